@@ -1,0 +1,109 @@
+import { constants, createHmac, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto'
+
+/** The JWS algorithms latchkey signs and verifies. `none` is not one of them and never will be. */
+export type Algorithm =
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'EdDSA'
+
+/** All supported algorithms, in a stable order. */
+export const ALGORITHMS: readonly Algorithm[] = Object.freeze([
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+])
+
+const ALGORITHM_SET: ReadonlySet<string> = new Set(ALGORITHMS)
+
+/** True for a supported algorithm name (exact, case-sensitive, as RFC 7518 requires). */
+export function isAlgorithm(value: unknown): value is Algorithm {
+  return typeof value === 'string' && ALGORITHM_SET.has(value)
+}
+
+export type AlgorithmFamily = 'HS' | 'RS' | 'PS' | 'ES' | 'EdDSA'
+
+export function familyOf(alg: Algorithm): AlgorithmFamily {
+  return alg === 'EdDSA' ? 'EdDSA' : (alg.slice(0, 2) as AlgorithmFamily)
+}
+
+/** The hash of an algorithm (`sha256`, ...), or null for EdDSA, whose hash is fixed by the curve. */
+export function hashOf(alg: Algorithm): 'sha256' | 'sha384' | 'sha512' | null {
+  if (alg === 'EdDSA') return null
+  return `sha${alg.slice(2)}` as 'sha256' | 'sha384' | 'sha512'
+}
+
+/** ES signature length in bytes (r || s, RFC 7518 §3.4) and the curve each ES algorithm needs. */
+export const EC_PARAMS = {
+  ES256: { curve: 'prime256v1', jwkCurve: 'P-256', sigLength: 64 },
+  ES384: { curve: 'secp384r1', jwkCurve: 'P-384', sigLength: 96 },
+  ES512: { curve: 'secp521r1', jwkCurve: 'P-521', sigLength: 132 },
+} as const
+
+/** Signs `input` (the ASCII `header.payload`) with a key bound to `alg`. */
+export function signBytes(alg: Algorithm, key: KeyObject, input: string): Buffer {
+  const fam = familyOf(alg)
+  if (fam === 'HS') return createHmac(hashOf(alg)!, key).update(input).digest()
+  const data = Buffer.from(input, 'latin1')
+  if (fam === 'EdDSA') return sign(null, data, key)
+  if (fam === 'ES') return sign(hashOf(alg), data, { key, dsaEncoding: 'ieee-p1363' })
+  if (fam === 'PS') {
+    return sign(hashOf(alg), data, {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+    })
+  }
+  return sign(hashOf(alg), data, key)
+}
+
+/**
+ * Verifies a signature with Node's crypto. Returns false for any mismatch, including a signature of
+ * the wrong length (ES signatures must be exactly r || s; an all-zero one never verifies).
+ */
+export function verifyBytes(alg: Algorithm, key: KeyObject, input: string, signature: Buffer): boolean {
+  const fam = familyOf(alg)
+  if (fam === 'HS') {
+    const expected = createHmac(hashOf(alg)!, key).update(input).digest()
+    return expected.length === signature.length && timingSafeEqual(expected, signature)
+  }
+  const data = Buffer.from(input, 'latin1')
+  try {
+    if (fam === 'EdDSA') return verify(null, data, key, signature)
+    if (fam === 'ES') {
+      if (signature.length !== EC_PARAMS[alg as keyof typeof EC_PARAMS].sigLength) return false
+      return verify(hashOf(alg), data, { key, dsaEncoding: 'ieee-p1363' }, signature)
+    }
+    if (fam === 'PS') {
+      return verify(
+        hashOf(alg),
+        data,
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+        signature,
+      )
+    }
+    return verify(hashOf(alg), data, key, signature)
+  } catch {
+    // OpenSSL throws on some malformed signatures (e.g. wrong RSA length); that is a refusal.
+    return false
+  }
+}

@@ -1,0 +1,481 @@
+import { randomUUID } from 'node:crypto'
+import {
+  AuthError,
+  ClaimsRejectedError,
+  FreshTokenRequiredError,
+  RevocationUnavailableError,
+  TokenExpiredError,
+  TokenRevokedError,
+  UserInactiveError,
+  UserNotFoundError,
+  WrongTokenTypeError,
+} from '../errors.js'
+import type { Duration } from '../internal/duration.js'
+import type { RevocationStore, TokenRef } from '../stores/store.js'
+import { type AuthOptions, type ResolvedConfig, resolveConfig, type TokenLocation } from './config.js'
+import { clearingCookies, cookiesFor, serializeCookie, tokenCookies } from './cookies.js'
+import { checkCsrf, newCsrfValue } from './csrf.js'
+import { type AuthEvents, EventHub } from './events.js'
+import { type JWKS, KeySet } from './keys.js'
+import { findToken } from './locations.js'
+import { type ErrorResponse, renderError } from './responses.js'
+import {
+  type CreateTokenOptions,
+  createToken,
+  type DecodeOptions,
+  decodeToken,
+  type IssuedToken,
+  identityOf,
+  isFresh,
+  type TokenState,
+} from './tokens.js'
+import type { AuthContext, DecodedToken, RequestView, StandardClaims, TokenClaims } from './types.js'
+
+/** Options of a guard; the same in every adapter. */
+export interface GuardOptions {
+  /** Let requests without a token through as anonymous. */
+  optional?: boolean
+  /** With `optional`: treat an invalid or expired token as anonymous too (default: refuse it). */
+  invalidAsAnonymous?: boolean
+  /** Require a fresh access token. */
+  fresh?: boolean
+  /** Require a refresh token instead of an access token. */
+  refresh?: boolean
+  /** Look only in these locations, in this order. */
+  locations?: TokenLocation[]
+  /** Do not ask the revocation store (for routes that must work while it is down). */
+  skipRevocation?: boolean
+}
+
+/** Options of `auth.login`. */
+export interface LoginOptions {
+  /** Persistent cookies and the long refresh lifetime. Default false: browser-session cookies. */
+  remember?: boolean
+  /** Whether the access token is fresh. Default true (a login is a password check). */
+  fresh?: CreateTokenOptions['fresh']
+  /** Extra claims for both tokens. */
+  claims?: Record<string, unknown>
+  /** Log in even when `isActive(user)` is false. */
+  force?: boolean
+}
+
+/** Tokens and everything to send with them. Token responses must not be cached. */
+export interface TokenResponse {
+  accessToken: string
+  refreshToken: string
+  tokenType: 'Bearer'
+  /** Access token lifetime in seconds (undefined when it never expires). */
+  expiresIn: number | undefined
+  /** Refresh token lifetime in seconds. */
+  refreshExpiresIn: number | undefined
+  /** The CSRF value the page must send back (when cookies are a location). */
+  csrf: string | undefined
+  /** Response headers: `cache-control: no-store`, and `set-cookie` only when cookies are a location. */
+  headers: Record<string, string | string[]>
+  access: IssuedToken<object>
+  refresh: IssuedToken<object>
+}
+
+/** What `auth.logout` returns: the headers that clear cookies (if any). */
+export interface LogoutResult {
+  headers: Record<string, string | string[]>
+}
+
+/** The auth object: one per app, created once by `createAuth`. */
+export interface Auth<User = string, Claims extends object = Record<string, unknown>> {
+  /** Signs an access token for a user or identity. */
+  createAccessToken(subject: User | string | number, options?: CreateTokenOptions): string
+  /** Signs a refresh token for a user or identity. */
+  createRefreshToken(subject: User | string | number, options?: CreateTokenOptions): string
+  /** Signs a token and returns it with its claims and expiry. */
+  issueToken(
+    type: 'access' | 'refresh',
+    subject: User | string | number,
+    options?: CreateTokenOptions,
+  ): IssuedToken<Claims>
+  /** Verifies a token (signature, exp, nbf, aud, iss, type). Does not ask the revocation store. */
+  decodeToken(token: string, options?: DecodeOptions): DecodedToken<Claims>
+  /** The request guard: finds, verifies and checks a token, loads the user. Throws AuthError. */
+  authenticate(request: RequestView, options?: GuardOptions): Promise<AuthContext<User, Claims>>
+  /** Headers the adapter adds to the response of a guarded request (implicit refresh cookies). */
+  responseHeaders(context: AuthContext<User, Claims>): Record<string, string[]> | undefined
+  /** Logs a user in: tokens, cookies, `login` event. Refuses inactive users unless forced. */
+  login(user: User, options?: LoginOptions): Promise<TokenResponse>
+  /** Rotates a refresh token (context from a `refresh: true` guard): new access and refresh tokens. */
+  refresh(context: AuthContext<User, Claims>): Promise<TokenResponse>
+  /** Revokes the presented token and its refresh family; returns the headers that clear cookies. */
+  logout(context: AuthContext<User, Claims>): Promise<LogoutResult>
+  /** Revokes every token of an identity issued before now (password change, "log out everywhere"). */
+  logoutEverywhere(subject: User | string | number): Promise<void>
+  /** Revokes one token by its claims. */
+  revokeToken(claims: Pick<TokenClaims, 'jti' | 'exp'>): Promise<void>
+  /** Renders an AuthError as a response (status, `{msg, code}` body, headers). */
+  errorResponse(error: AuthError): ErrorResponse
+  /** `Set-Cookie` values that clear every token and CSRF cookie. */
+  clearCookies(): string[]
+  /** The public keys as a JWKS document. */
+  jwks(): JWKS
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof AuthEvents<User, Claims>>(
+    event: K,
+    listener: (payload: AuthEvents<User, Claims>[K]) => void,
+  ): () => void
+  /** The resolved configuration (read-only). */
+  readonly config: ResolvedConfig
+}
+
+const NO_STORE = 'no-store'
+
+/**
+ * Creates the auth object. Configuration is validated here: a wrong option throws ConfigError with
+ * what to fix, so a misconfigured app fails at start, not on the first request.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuth<User>({
+ *   keys: { secret: process.env.LATCHKEY_SECRET! },
+ *   tokenLocations: ['headers', 'cookies'],
+ *   identify: (user) => user.id,
+ *   loadUser: (id) => db.users.find(id),
+ *   isActive: (user) => user.active,
+ * })
+ * ```
+ */
+export function createAuth<User = string, Claims extends object = Record<string, unknown>>(
+  options: AuthOptions<User, Claims>,
+): Auth<User, Claims> {
+  const config = resolveConfig(options)
+  const keys = new KeySet(options.keys, { allowMixedAlgorithms: options.allowMixedAlgorithms === true })
+  const state: TokenState = {
+    config,
+    keys,
+    resolveKey: options.resolveKey,
+    additionalClaims: options.additionalClaims as TokenState['additionalClaims'],
+    identify: options.identify as TokenState['identify'],
+  }
+  const store: RevocationStore | undefined = options.revocation
+  const events = new EventHub<AuthEvents<User, Claims>>(
+    options.onListenerError ?? ((err, event) => console.error(`latchkey: a "${event}" listener threw`, err)),
+  )
+  const errorOptions = options.errors ?? {}
+  const anonymousUser = (options.anonymousUser ?? null) as User
+  const { loadUser, isActive, checkClaims } = options
+  const pending = new WeakMap<object, string[]>()
+  const loggedOut = new WeakSet<object>()
+  const longestRefreshMs = Math.max(Number(config.refreshTtlMs || 0), config.sessionRefreshTtlMs)
+
+  const subOf = (claims: StandardClaims): string =>
+    (claims as unknown as Record<string, string>)[config.identityClaim]!
+
+  function anonymous(): AuthContext<User, Claims> {
+    return {
+      isAuthenticated: false,
+      user: anonymousUser,
+      sub: null,
+      claims: null,
+      header: null,
+      token: null,
+      location: null,
+      type: null,
+      fresh: false,
+    }
+  }
+
+  function tokenRef(claims: StandardClaims): TokenRef {
+    return {
+      jti: claims.jti,
+      sub: subOf(claims),
+      family: claims.fam,
+      issuedAt: typeof claims.iat_ms === 'number' ? claims.iat_ms : (claims.iat ?? 0) * 1000,
+      expiresAt: claims.exp === undefined ? undefined : claims.exp * 1000,
+    }
+  }
+
+  async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (error) {
+      if (events.has('revocationUnavailable')) events.emit('revocationUnavailable', { error })
+      else console.error('latchkey: revocation store unavailable', error)
+      throw new RevocationUnavailableError({ cause: error })
+    }
+  }
+
+  function setCookies(list: ReturnType<typeof tokenCookies>): string[] {
+    return list.map(serializeCookie)
+  }
+
+  async function authenticate(
+    view: RequestView,
+    opts: GuardOptions = {},
+  ): Promise<AuthContext<User, Claims>> {
+    // CORS preflights carry no credentials; guards let them through untouched.
+    if (view.method === 'OPTIONS') return anonymous()
+    const type = opts.refresh ? 'refresh' : 'access'
+    const locations = opts.locations ?? (type === 'access' ? config.accessLocations : config.refreshLocations)
+    let found: ReturnType<typeof findToken> | undefined
+    try {
+      found = findToken(config, view, type, locations)
+      const { header, claims } = decodeToken<Claims>(state, found.token)
+      if (found.location === 'cookies') checkCsrf(config, view, claims.csrf)
+      if (claims.type !== type) throw new WrongTokenTypeError(type)
+      const sub = subOf(claims)
+      const now = config.clock()
+      const fresh = isFresh(claims, now)
+      if (opts.fresh && !fresh) {
+        events.emit('needsFresh', { sub, claims })
+        throw new FreshTokenRequiredError()
+      }
+      if (store && !opts.skipRevocation) {
+        const ref = tokenRef(claims)
+        if (await storeCall(() => store.isRevoked(ref))) {
+          events.emit('tokenRevoked', { sub, claims })
+          throw new TokenRevokedError()
+        }
+      }
+      if (checkClaims) {
+        let ok: boolean
+        try {
+          ok = await checkClaims(claims, header)
+        } catch (err) {
+          if (err instanceof AuthError) throw err
+          throw Object.assign(new ClaimsRejectedError(), { cause: err })
+        }
+        if (!ok) throw new ClaimsRejectedError()
+      }
+      let user = sub as unknown as User
+      if (loadUser) {
+        const loaded = await loadUser(sub, claims)
+        if (loaded === null || loaded === undefined) throw new UserNotFoundError()
+        user = loaded
+      }
+      if (isActive && !isActive(user)) throw new UserInactiveError()
+      if (events.has('userLoaded')) events.emit('userLoaded', { user, sub, claims })
+      const context: AuthContext<User, Claims> = {
+        isAuthenticated: true,
+        user,
+        sub,
+        claims,
+        header,
+        token: found.token,
+        location: found.location,
+        type,
+        fresh,
+      }
+      if (
+        config.implicitRefreshWindowMs !== false &&
+        found.location === 'cookies' &&
+        type === 'access' &&
+        claims.exp !== undefined &&
+        claims.exp * 1000 - now < config.implicitRefreshWindowMs
+      ) {
+        const subject = loadUser ? user : sub
+        const next = createToken<Claims>(state, 'access', subject, {
+          csrf: claims.csrf,
+          family: claims.fam,
+          claims: customClaims(claims, subject),
+        })
+        pending.set(context, setCookies(tokenCookies(config, 'access', next.token, claims.csrf, undefined)))
+      }
+      return context
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err
+      if (opts.optional && (err.code === 'TOKEN_MISSING' || opts.invalidAsAnonymous)) return anonymous()
+      // An expired cookie is cleared, so the browser stops sending it and the page knows to refresh.
+      if (err instanceof TokenExpiredError && found?.location === 'cookies') {
+        err.headers['set-cookie'] = setCookies(clearingCookies(config, [type]))
+      }
+      events.emit('unauthorized', { error: err })
+      throw err
+    }
+  }
+
+  const standard = new Set([
+    'iat',
+    'iat_ms',
+    'nbf',
+    'exp',
+    'jti',
+    'type',
+    'fresh',
+    'csrf',
+    'fam',
+    'aud',
+    'iss',
+    'sub',
+    config.identityClaim,
+  ])
+  /**
+   * The app's own claims of a token, to carry over into the tokens a refresh issues. Claims that the
+   * claims loader produces for `subject` are left out: createToken computes them afresh.
+   */
+  function customClaims(claims: StandardClaims, subject: unknown): Record<string, unknown> | undefined {
+    let out: Record<string, unknown> | undefined
+    const fromLoader = options.additionalClaims
+      ? Object.keys(options.additionalClaims(subject as User) ?? {})
+      : []
+    for (const key of Object.keys(claims)) {
+      if (standard.has(key) || fromLoader.includes(key)) continue
+      out ??= {}
+      Object.defineProperty(out, key, {
+        value: (claims as unknown as Record<string, unknown>)[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+    return out
+  }
+
+  function tokenResponse(
+    access: IssuedToken<object>,
+    refresh: IssuedToken<object>,
+    csrf: string | undefined,
+    remember: boolean,
+  ): TokenResponse {
+    const headers: Record<string, string | string[]> = { 'cache-control': NO_STORE }
+    if (config.cookiesUsed) {
+      const now = config.clock()
+      const maxAge = (t: IssuedToken<object>) =>
+        remember && t.expiresAt !== undefined
+          ? Math.max(0, Math.floor((t.expiresAt - now) / 1000))
+          : undefined
+      const list = [
+        ...(cookiesFor(config, 'access')
+          ? tokenCookies(config, 'access', access.token, csrf, maxAge(access))
+          : []),
+        ...(cookiesFor(config, 'refresh')
+          ? tokenCookies(config, 'refresh', refresh.token, csrf, maxAge(refresh))
+          : []),
+      ]
+      headers['set-cookie'] = setCookies(list)
+    }
+    const seconds = (t: IssuedToken<object>) =>
+      t.expiresAt === undefined ? undefined : Math.round((t.expiresAt - access.claims.iat_ms) / 1000)
+    return {
+      accessToken: access.token,
+      refreshToken: refresh.token,
+      tokenType: 'Bearer',
+      expiresIn: seconds(access),
+      refreshExpiresIn: seconds(refresh),
+      csrf,
+      headers,
+      access,
+      refresh,
+    }
+  }
+
+  function pair(
+    subject: unknown,
+    family: string,
+    remember: boolean,
+    fresh: LoginOptions['fresh'],
+    claims: Record<string, unknown> | undefined,
+    refreshTtl?: Duration | false,
+  ): TokenResponse {
+    const csrf = config.cookiesUsed && config.csrf.enabled ? newCsrfValue() : undefined
+    const access = createToken(state, 'access', subject, { fresh, claims, family, csrf })
+    const refresh = createToken(state, 'refresh', subject, {
+      claims,
+      family,
+      csrf,
+      expiresIn:
+        refreshTtl ??
+        (remember ? config.refreshTtlMs && config.refreshTtlMs / 1000 : config.sessionRefreshTtlMs / 1000),
+    })
+    return tokenResponse(access, refresh, csrf, remember)
+  }
+
+  const auth: Auth<User, Claims> = {
+    config,
+    createAccessToken: (subject, opts) => createToken(state, 'access', subject, opts).token,
+    createRefreshToken: (subject, opts) => createToken(state, 'refresh', subject, opts).token,
+    issueToken: (type, subject, opts) => createToken<Claims>(state, type, subject, opts),
+    decodeToken: (token, opts) => decodeToken<Claims>(state, token, opts),
+    authenticate,
+    responseHeaders(context) {
+      const cookies = pending.get(context)
+      return cookies && !loggedOut.has(context) ? { 'set-cookie': cookies } : undefined
+    },
+    async login(user, opts = {}) {
+      if (isActive && !opts.force && !isActive(user)) throw new UserInactiveError()
+      const remember = opts.remember === true
+      const family = randomUUID()
+      const result = pair(user, family, remember, opts.fresh ?? true, opts.claims)
+      events.emit('login', { user, sub: result.access.claims.sub, remember, family })
+      return result
+    },
+    async refresh(context) {
+      const claims = context.claims
+      if (!context.isAuthenticated || !claims || claims.type !== 'refresh')
+        throw new WrongTokenTypeError('refresh')
+      const sub = subOf(claims)
+      const expiresAt = claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000
+      if (store) {
+        const used = await storeCall(() => store.consumeRefreshToken(claims.jti, expiresAt))
+        if (!used.firstUse && config.clock() - used.usedAt > config.refreshReuseGraceMs) {
+          const familyUntil = config.clock() + longestRefreshMs
+          await storeCall(() =>
+            claims.fam
+              ? store.revokeFamily(claims.fam, familyUntil)
+              : store.revokeToken(claims.jti, expiresAt),
+          )
+          events.emit('refreshReuseDetected', { sub, family: claims.fam, jti: claims.jti })
+          throw new TokenRevokedError('Refresh token reuse detected: every token of this login was revoked')
+        }
+      }
+      // The new refresh token keeps the old one's lifetime (remember or browser-session).
+      const lifetimeMs =
+        claims.exp === undefined ? false : claims.exp * 1000 - (claims.iat_ms ?? claims.iat * 1000)
+      const remember = lifetimeMs === false || lifetimeMs > config.sessionRefreshTtlMs
+      const subject = loadUser ? context.user : sub
+      const result = pair(
+        subject,
+        claims.fam ?? randomUUID(),
+        remember,
+        false,
+        customClaims(claims, subject),
+        lifetimeMs === false ? false : Math.max(1, Math.round(lifetimeMs / 1000)),
+      )
+      events.emit('refresh', { sub, family: claims.fam })
+      return result
+    },
+    async logout(context) {
+      loggedOut.add(context)
+      const claims = context.claims
+      if (store && claims) {
+        const expiresAt = claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000
+        await storeCall(() => store.revokeToken(claims.jti, expiresAt))
+        if (claims.fam) {
+          const familyUntil = config.clock() + longestRefreshMs
+          await storeCall(() => store.revokeFamily(claims.fam!, familyUntil))
+        }
+      }
+      if (claims) events.emit('logout', { sub: subOf(claims), claims, everywhere: false })
+      const headers: Record<string, string | string[]> = { 'cache-control': NO_STORE }
+      if (config.cookiesUsed) headers['set-cookie'] = setCookies(clearingCookies(config))
+      return { headers }
+    },
+    async logoutEverywhere(subject) {
+      if (!store) throw new TypeError('latchkey: logoutEverywhere needs a revocation store')
+      const sub = identityOf(state, subject)
+      const now = config.clock()
+      const longest = config.allowNonExpiring
+        ? Number.MAX_SAFE_INTEGER
+        : now + Math.max(longestRefreshMs, Number(config.accessTtlMs || 0))
+      await storeCall(() => store.revokeIdentity(sub, now, longest))
+      events.emit('logout', { sub, claims: null, everywhere: true })
+    },
+    async revokeToken(claims) {
+      if (!store) throw new TypeError('latchkey: revokeToken needs a revocation store')
+      await storeCall(() =>
+        store.revokeToken(claims.jti, claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000),
+      )
+    },
+    errorResponse: (error) => renderError(errorOptions, error),
+    clearCookies: () => setCookies(clearingCookies(config)),
+    jwks: () => keys.jwks(),
+    on: (event, listener) => events.on(event, listener),
+  }
+  return auth
+}

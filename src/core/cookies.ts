@@ -1,0 +1,82 @@
+import type { ResolvedConfig } from './config.js'
+import type { TokenType } from './types.js'
+
+/** One cookie to set or clear, before serialisation. */
+export interface CookieSpec {
+  name: string
+  value: string
+  httpOnly: boolean
+  secure: boolean
+  sameSite: 'Strict' | 'Lax' | 'None'
+  path: string
+  domain: string | undefined
+  /** Seconds; undefined makes a browser-session cookie; 0 clears. */
+  maxAge: number | undefined
+}
+
+/** Serialises a cookie for a Set-Cookie header. Values we set are base64url, so no escaping is needed. */
+export function serializeCookie(c: CookieSpec): string {
+  let s = `${c.name}=${c.value}; Path=${c.path}`
+  if (c.domain !== undefined) s += `; Domain=${c.domain}`
+  if (c.maxAge !== undefined) {
+    s += `; Max-Age=${c.maxAge}`
+    if (c.maxAge === 0) s += '; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+  }
+  if (c.httpOnly) s += '; HttpOnly'
+  if (c.secure) s += '; Secure'
+  s += `; SameSite=${c.sameSite}`
+  return s
+}
+
+function base(config: ResolvedConfig): Pick<CookieSpec, 'secure' | 'sameSite' | 'domain'> {
+  return { secure: config.cookies.secure, sameSite: config.cookies.sameSite, domain: config.cookies.domain }
+}
+
+/** The token cookie and, when CSRF cookies are on, its readable CSRF cookie. */
+export function tokenCookies(
+  config: ResolvedConfig,
+  type: TokenType,
+  token: string,
+  csrf: string | undefined,
+  maxAgeSeconds: number | undefined,
+): CookieSpec[] {
+  const c = config.cookies
+  const access = type === 'access'
+  const out: CookieSpec[] = [
+    {
+      ...base(config),
+      name: access ? c.accessName : c.refreshName,
+      value: token,
+      httpOnly: true,
+      path: access ? c.accessPath : c.refreshPath,
+      maxAge: maxAgeSeconds,
+    },
+  ]
+  if (config.csrf.enabled && config.csrf.cookies && csrf !== undefined) {
+    out.push({
+      ...base(config),
+      name: access ? c.csrfAccessName : c.csrfRefreshName,
+      value: csrf,
+      httpOnly: false, // the page reads it and sends it back in the CSRF header
+      path: access ? c.csrfAccessPath : c.csrfRefreshPath,
+      maxAge: maxAgeSeconds,
+    })
+  }
+  return out
+}
+
+/**
+ * Cookies that clear the token (and CSRF) cookies of `types`. Every attribute the cookie was set
+ * with is repeated (Path, Domain, Secure, SameSite), or browsers keep the original.
+ */
+export function clearingCookies(
+  config: ResolvedConfig,
+  types: readonly TokenType[] = ['access', 'refresh'],
+): CookieSpec[] {
+  return types.flatMap((type) => tokenCookies(config, type, '', config.csrf.enabled ? '' : undefined, 0))
+}
+
+/** Whether tokens of this type travel in cookies under this configuration. */
+export function cookiesFor(config: ResolvedConfig, type: TokenType): boolean {
+  return (type === 'access' ? config.accessLocations : config.refreshLocations).includes('cookies')
+}

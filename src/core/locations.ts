@@ -1,0 +1,124 @@
+import { TokenInvalidError, TokenMissingError } from '../errors.js'
+import type { ResolvedConfig, TokenLocation } from './config.js'
+import type { RequestView, TokenType } from './types.js'
+
+/** A token and where it was found. */
+export interface FoundToken {
+  token: string
+  location: TokenLocation
+}
+
+function describe(config: ResolvedConfig, location: TokenLocation, type: TokenType): string {
+  switch (location) {
+    case 'headers':
+      return `the ${config.headerName} header`
+    case 'cookies':
+      return `the ${type === 'access' ? config.cookies.accessName : config.cookies.refreshName} cookie`
+    case 'json':
+      return `the "${type === 'access' ? config.json.accessKey : config.json.refreshKey}" key of a JSON body`
+    case 'query':
+      return `the "${config.queryParam}" query parameter`
+  }
+}
+
+const BAD_CHARS = /[\s,;"]/
+
+function fromHeader(config: ResolvedConfig, view: RequestView): string | undefined {
+  let value = view.header(config.headerNameLower)
+  if (Array.isArray(value)) {
+    if (value.length > 1) throw new TokenInvalidError(`Repeated ${config.headerName} headers`)
+    value = value[0]
+  }
+  if (value === undefined || value === '') return undefined
+  const type = config.headerType
+  if (type === '') {
+    if (BAD_CHARS.test(value))
+      throw new TokenInvalidError(`${config.headerName} header must hold only the token`)
+    return value
+  }
+  const space = value.indexOf(' ')
+  const scheme = space < 0 ? value : value.slice(0, space)
+  // Another scheme (Basic, ...) is simply not our token: fall through to the next location.
+  if (scheme.length !== type.length || scheme.toLowerCase() !== type.toLowerCase()) return undefined
+  const token = space < 0 ? '' : value.slice(space + 1)
+  if (token === '' || BAD_CHARS.test(token)) {
+    throw new TokenInvalidError(`${config.headerName} header must be exactly "${type} <token>"`)
+  }
+  return token
+}
+
+function fromJson(config: ResolvedConfig, view: RequestView, type: TokenType): string | undefined {
+  const body = view.body
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined
+  const key = type === 'access' ? config.json.accessKey : config.json.refreshKey
+  if (!Object.hasOwn(body, key)) return undefined
+  const value = (body as Record<string, unknown>)[key]
+  if (value === undefined || value === null || value === '') return undefined
+  if (typeof value !== 'string') throw new TokenInvalidError(`"${key}" must be a string`)
+  return value
+}
+
+function fromQuery(config: ResolvedConfig, view: RequestView): string | undefined {
+  const value = view.query(config.queryParam)
+  if (Array.isArray(value)) {
+    if (value.length > 1) throw new TokenInvalidError(`Repeated "${config.queryParam}" query parameters`)
+    return value[0] || undefined
+  }
+  return value || undefined
+}
+
+/**
+ * Looks for a token in `locations`, in order. Only a missing token falls through to the next
+ * location; a malformed one stops here (Flask-JWT-Extended's rule), and so does everything after.
+ */
+export function findToken(
+  config: ResolvedConfig,
+  view: RequestView,
+  type: TokenType,
+  locations: readonly TokenLocation[],
+): FoundToken {
+  for (const location of locations) {
+    let token: string | undefined
+    if (location === 'headers') token = fromHeader(config, view)
+    else if (location === 'cookies')
+      token =
+        view.cookie(type === 'access' ? config.cookies.accessName : config.cookies.refreshName) || undefined
+    else if (location === 'json') token = fromJson(config, view, type)
+    else token = fromQuery(config, view)
+    if (token !== undefined) return { token, location }
+  }
+  const tried = locations.map((l) => describe(config, l, type))
+  throw new TokenMissingError(`Missing ${type} token: looked in ${tried.join(', ')}`, locations)
+}
+
+/**
+ * Builds a cookie lookup over a raw Cookie header, parsed on first use. Adapters use it when their
+ * framework has no cookie parser of its own. The first occurrence of a name wins (RFC 6265 §5.4:
+ * the most specific path comes first).
+ */
+export function cookieReader(header: string | string[] | undefined): (name: string) => string | undefined {
+  let jar: Map<string, string> | undefined
+  return (name) => {
+    if (!jar) {
+      jar = new Map()
+      const raw = Array.isArray(header) ? header.join('; ') : (header ?? '')
+      for (const part of raw.split(';')) {
+        const eq = part.indexOf('=')
+        if (eq < 0) continue
+        const key = part.slice(0, eq).trim()
+        if (!key || jar.has(key)) continue
+        let value = part.slice(eq + 1).trim()
+        if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+        if (value.includes('%')) {
+          try {
+            value = decodeURIComponent(value)
+          } catch {
+            // keep the raw value; a token with a stray % is refused by the decoder anyway
+          }
+        }
+        jar.set(key, value)
+      }
+    }
+    return jar.get(name)
+  }
+}

@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto'
+import {
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenNotYetValidError,
+  WrongTokenTypeError,
+} from '../errors.js'
+import { decodeBase64url, encodeBase64url } from '../internal/base64url.js'
+import { type Duration, durationMs } from '../internal/duration.js'
+import { isAlgorithm, signBytes, verifyBytes } from './algorithms.js'
+import type { ResolvedConfig } from './config.js'
+import { type KeyConfig, type KeySet, type LoadedKey, loadKey } from './keys.js'
+import type { DecodedToken, TokenClaims, TokenHeader, TokenType } from './types.js'
+
+/** Options for one token. */
+export interface CreateTokenOptions {
+  /** Lifetime of this token, overriding the configured one. `false` needs `allowNonExpiring`. */
+  expiresIn?: Duration | false
+  /** Access tokens only: `true`, `false` (default), or how long the token stays fresh (`'10m'`, a Date). */
+  fresh?: boolean | Duration | Date
+  /** Extra claims. Reserved claims (sub, exp, type, jti, ...) cannot be overridden. */
+  claims?: Record<string, unknown>
+  /** Extra protected header parameters (alg, kid, typ and crit are reserved). */
+  headers?: Record<string, unknown>
+  /** Refresh family to attach (set by login and refresh; apps rarely need it). */
+  family?: string
+  /** CSRF value to embed (set by login and refresh when cookies are a location). */
+  csrf?: string
+}
+
+/** A signed token with the facts a caller needs without decoding it again. */
+export interface IssuedToken<Claims extends object = Record<string, unknown>> {
+  token: string
+  claims: TokenClaims<Claims>
+  /** `exp` in epoch milliseconds, or undefined for a non-expiring token. */
+  expiresAt: number | undefined
+}
+
+/** Options of `decodeToken`. */
+export interface DecodeOptions {
+  /** Require this token type. Default: either. */
+  type?: TokenType
+  /** Return an expired token's claims instead of throwing (for logout of an expired session). */
+  allowExpired?: boolean
+}
+
+/** The parts of an auth object the token functions need. Internal. */
+export interface TokenState {
+  config: ResolvedConfig
+  keys: KeySet
+  resolveKey: ((header: TokenHeader) => KeyConfig | undefined) | undefined
+  additionalClaims: ((subject: unknown) => Record<string, unknown>) | undefined
+  identify: ((user: never) => string | number) | undefined
+}
+
+const RESERVED_CLAIMS = new Set([
+  'iat',
+  'iat_ms',
+  'nbf',
+  'exp',
+  'jti',
+  'type',
+  'fresh',
+  'csrf',
+  'fam',
+  'aud',
+  'iss',
+  'sub',
+])
+const RESERVED_HEADERS = new Set(['alg', 'kid', 'typ', 'crit', 'b64'])
+
+/** Turns a user object or an identity into the identity string stored in the token. */
+export function identityOf(state: TokenState, subject: unknown): string {
+  let id: unknown = subject
+  if (subject !== null && typeof subject === 'object') {
+    if (!state.identify) {
+      throw new TypeError(
+        'latchkey: got a user object but no identify(user) option to turn it into an identity',
+      )
+    }
+    id = (state.identify as (u: unknown) => unknown)(subject)
+  }
+  if (typeof id === 'number' && Number.isFinite(id)) id = String(id)
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new TypeError('latchkey: the identity must be a non-empty string or a finite number')
+  }
+  return id
+}
+
+function copyClaims(
+  target: Record<string, unknown>,
+  extra: Record<string, unknown> | undefined,
+  identityClaim: string,
+  where: string,
+): void {
+  if (!extra) return
+  if (typeof extra !== 'object' || Array.isArray(extra))
+    throw new TypeError(`latchkey: ${where} must be an object`)
+  for (const key of Object.keys(extra)) {
+    if (RESERVED_CLAIMS.has(key) || key === identityClaim) {
+      throw new TypeError(`latchkey: ${where} may not set the reserved claim "${key}"`)
+    }
+    // defineProperty, not assignment: a "__proto__" key stays a plain data property.
+    Object.defineProperty(target, key, {
+      value: extra[key],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+}
+
+const headerSegments = new WeakMap<LoadedKey, string>()
+
+function headerSegment(key: LoadedKey, extra: Record<string, unknown> | undefined): string {
+  if (!extra || Object.keys(extra).length === 0) {
+    let seg = headerSegments.get(key)
+    if (seg === undefined) {
+      seg = encodeBase64url(
+        JSON.stringify(
+          key.kid === undefined
+            ? { alg: key.algorithm, typ: 'JWT' }
+            : { alg: key.algorithm, typ: 'JWT', kid: key.kid },
+        ),
+      )
+      headerSegments.set(key, seg)
+    }
+    return seg
+  }
+  const header: Record<string, unknown> = { alg: key.algorithm, typ: 'JWT' }
+  if (key.kid !== undefined) header.kid = key.kid
+  for (const name of Object.keys(extra)) {
+    if (RESERVED_HEADERS.has(name))
+      throw new TypeError(`latchkey: the header parameter "${name}" is reserved`)
+    Object.defineProperty(header, name, {
+      value: extra[name],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  return encodeBase64url(JSON.stringify(header))
+}
+
+/** Creates and signs one token. The identity may be a user (through `identify`) or a string/number. */
+export function createToken<Claims extends object>(
+  state: TokenState,
+  type: TokenType,
+  subject: unknown,
+  options: CreateTokenOptions = {},
+): IssuedToken<Claims> {
+  const { config } = state
+  const key = state.keys.signing
+  if (!key) throw new TypeError('latchkey: no key can sign (every configured key is verify-only or public)')
+  const sub = identityOf(state, subject)
+  const now = config.clock()
+  const iat = Math.floor(now / 1000)
+  const ttl =
+    options.expiresIn === undefined
+      ? type === 'access'
+        ? config.accessTtlMs
+        : config.refreshTtlMs
+      : options.expiresIn === false
+        ? false
+        : durationMs(options.expiresIn, 'expiresIn')
+  if (ttl === false && !config.allowNonExpiring) {
+    throw new TypeError('latchkey: a token without expiry needs allowNonExpiring: true')
+  }
+  const claims: Record<string, unknown> = {}
+  if (state.additionalClaims)
+    copyClaims(claims, state.additionalClaims(subject), config.identityClaim, 'additionalClaims')
+  copyClaims(claims, options.claims, config.identityClaim, 'claims')
+  claims[config.identityClaim] = sub
+  if (config.identityClaim !== 'sub') claims.sub = sub
+  claims.iat = iat
+  claims.iat_ms = now
+  if (config.notBefore) claims.nbf = iat
+  let expiresAt: number | undefined
+  if (ttl !== false) {
+    expiresAt = (iat + Math.ceil(ttl / 1000)) * 1000
+    claims.exp = expiresAt / 1000
+  }
+  claims.jti = randomUUID()
+  claims.type = type
+  if (type === 'access') claims.fresh = freshClaim(options.fresh, now)
+  if (options.csrf !== undefined) claims.csrf = options.csrf
+  if (options.family !== undefined) claims.fam = options.family
+  if (config.audience) claims.aud = config.audience.length === 1 ? config.audience[0] : [...config.audience]
+  if (config.issuer) claims.iss = config.issuer[0]
+  const input = `${headerSegment(key, options.headers)}.${encodeBase64url(JSON.stringify(claims))}`
+  const token = `${input}.${signBytes(key.algorithm, key.signKey!, input).toString('base64url')}`
+  return { token, claims: claims as unknown as TokenClaims<Claims>, expiresAt }
+}
+
+function freshClaim(fresh: CreateTokenOptions['fresh'], now: number): boolean | number {
+  if (fresh === undefined || fresh === false) return false
+  if (fresh === true) return true
+  if (fresh instanceof Date) return Math.floor(fresh.getTime() / 1000)
+  return Math.floor((now + durationMs(fresh, 'fresh')) / 1000)
+}
+
+const invalid = (why: string): TokenInvalidError => new TokenInvalidError(`Invalid token: ${why}`)
+
+// Most tokens of one app share a handful of header segments; parsing each once saves a JSON.parse.
+const headerCache = new Map<string, TokenHeader>()
+const HEADER_CACHE_MAX = 64
+
+function parseSegment(segment: string, what: string): Record<string, unknown> {
+  const bytes = decodeBase64url(segment)
+  if (!bytes) throw invalid(`${what} is not canonical base64url`)
+  let value: unknown
+  try {
+    value = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    throw invalid(`${what} is not JSON`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalid(`${what} is not a JSON object`)
+  return value as Record<string, unknown>
+}
+
+function parseHeader(segment: string): TokenHeader {
+  const cached = headerCache.get(segment)
+  if (cached) return cached
+  const header = parseSegment(segment, 'header')
+  if (!isAlgorithm(header.alg)) throw invalid('algorithm not allowed')
+  // RFC 7515 §4.1.11: we understand no extension, so any `crit` means refuse.
+  if (header.crit !== undefined) throw invalid('unsupported critical header parameters')
+  if (header.kid !== undefined && typeof header.kid !== 'string') throw invalid('kid must be a string')
+  if (headerCache.size >= HEADER_CACHE_MAX) headerCache.delete(headerCache.keys().next().value!)
+  Object.freeze(header)
+  headerCache.set(segment, header as TokenHeader)
+  return header as TokenHeader
+}
+
+const resolvedKeys = new WeakMap<KeyConfig, LoadedKey>()
+
+function keyFor(state: TokenState, header: TokenHeader): LoadedKey {
+  const key = state.keys.select(header.alg, header.kid)
+  if (key) return key
+  if (state.resolveKey) {
+    const cfg = state.resolveKey(header)
+    if (cfg) {
+      let loaded = resolvedKeys.get(cfg)
+      if (!loaded) {
+        loaded = loadKey(cfg, 'resolveKey')
+        resolvedKeys.set(cfg, loaded)
+      }
+      if (loaded.algorithm === header.alg) return loaded
+    }
+  }
+  if (header.kid !== undefined) throw invalid('unknown key id or algorithm')
+  throw invalid('algorithm not allowed')
+}
+
+const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+
+/**
+ * Verifies a compact JWS and its claims; returns typed header and claims or throws an AuthError.
+ * Check order: shape, header, key, signature, payload, exp, nbf and the other claims, type.
+ */
+export function decodeToken<Claims extends object>(
+  state: TokenState,
+  token: unknown,
+  options: DecodeOptions = {},
+): DecodedToken<Claims> {
+  const { config } = state
+  if (typeof token !== 'string' || token.length === 0) throw invalid('not a string')
+  if (token.length > config.maxTokenLength) throw invalid('too long')
+  const dot1 = token.indexOf('.')
+  const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1)
+  if (dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) throw invalid('expected three dot-separated segments')
+  const header = parseHeader(token.slice(0, dot1))
+  const key = keyFor(state, header)
+  const signature = decodeBase64url(token.slice(dot2 + 1))
+  if (!signature || signature.length === 0) throw invalid('bad signature encoding')
+  if (!verifyBytes(key.algorithm, key.verifyKey, token.slice(0, dot2), signature))
+    throw invalid('signature verification failed')
+  const claims = parseSegment(token.slice(dot1 + 1, dot2), 'payload')
+
+  const now = config.clock()
+  const { exp, nbf } = claims
+  if (exp === undefined) {
+    if (!config.allowNonExpiring) throw invalid('missing exp')
+  } else {
+    if (!isNumericDate(exp)) throw invalid('exp must be a number')
+    if (exp * 1000 <= now - config.leewayMs && !options.allowExpired) throw new TokenExpiredError(exp * 1000)
+  }
+  if (nbf !== undefined) {
+    if (!isNumericDate(nbf)) throw invalid('nbf must be a number')
+    if (nbf * 1000 > now + config.leewayMs) throw new TokenNotYetValidError()
+  }
+  if (claims.iat !== undefined && !isNumericDate(claims.iat)) throw invalid('iat must be a number')
+  if (claims.iat_ms !== undefined && !isNumericDate(claims.iat_ms)) throw invalid('iat_ms must be a number')
+  const sub = claims[config.identityClaim]
+  if (typeof sub !== 'string' || sub.length === 0)
+    throw invalid(`${config.identityClaim} must be a non-empty string`)
+  if (typeof claims.jti !== 'string' || claims.jti.length === 0)
+    throw invalid('jti must be a non-empty string')
+  if (claims.type !== 'access' && claims.type !== 'refresh') throw invalid('missing or unknown token type')
+  checkAudience(claims.aud, config.audience)
+  if (config.issuer && (typeof claims.iss !== 'string' || !config.issuer.includes(claims.iss)))
+    throw invalid('issuer not accepted')
+  if (claims.iss !== undefined && typeof claims.iss !== 'string') throw invalid('iss must be a string')
+  const { fresh } = claims
+  if (fresh !== undefined && typeof fresh !== 'boolean' && !isNumericDate(fresh))
+    throw invalid('fresh must be a boolean or a number')
+  if (claims.csrf !== undefined && typeof claims.csrf !== 'string') throw invalid('csrf must be a string')
+  if (claims.fam !== undefined && typeof claims.fam !== 'string') throw invalid('fam must be a string')
+  if (options.type && claims.type !== options.type) throw new WrongTokenTypeError(options.type)
+  return { header, claims: claims as unknown as TokenClaims<Claims> }
+}
+
+function checkAudience(aud: unknown, expected: readonly string[] | undefined): void {
+  if (aud === undefined) {
+    if (expected) throw invalid('missing audience')
+    return
+  }
+  // RFC 7519 §4.1.3: a token meant for an audience is refused by a verifier that is not configured with it.
+  if (!expected) throw invalid('audience not accepted')
+  if (typeof aud === 'string') {
+    if (!expected.includes(aud)) throw invalid('audience not accepted')
+    return
+  }
+  if (!Array.isArray(aud) || aud.length === 0 || aud.some((a) => typeof a !== 'string'))
+    throw invalid('aud must be a string or a list of strings')
+  if (!aud.some((a) => expected.includes(a))) throw invalid('audience not accepted')
+}
+
+/** True when an access token's claims say it is fresh at `now` (ms). Refresh tokens are never fresh. */
+export function isFresh(claims: { type: TokenType; fresh?: boolean | number }, now: number): boolean {
+  if (claims.type !== 'access') return false
+  return claims.fresh === true || (typeof claims.fresh === 'number' && now < claims.fresh * 1000)
+}
