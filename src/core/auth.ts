@@ -28,6 +28,7 @@ import {
   identityOf,
   isFresh,
   type TokenState,
+  VerifiedTokenCache,
 } from './tokens.js'
 import type { AuthContext, DecodedToken, RequestView, StandardClaims, TokenClaims } from './types.js'
 
@@ -152,6 +153,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
     resolveKey: options.resolveKey,
     additionalClaims: options.additionalClaims as TokenState['additionalClaims'],
     identify: options.identify as TokenState['identify'],
+    cache: config.verifiedTokenCache ? new VerifiedTokenCache(config.verifiedTokenCache) : undefined,
   }
   const store: RevocationStore | undefined = options.revocation
   const events = new EventHub<AuthEvents<User, Claims>>(
@@ -269,7 +271,8 @@ export function createAuth<User = string, Claims extends object = Record<string,
         claims.exp !== undefined &&
         claims.exp * 1000 - now < config.implicitRefreshWindowMs
       ) {
-        const subject = loadUser ? user : sub
+        // The user only when it can be turned back into an identity; otherwise the identity itself.
+        const subject = loadUser && options.identify ? user : sub
         const next = createToken<Claims>(state, 'access', subject, {
           csrf: claims.csrf,
           family: claims.fam,
@@ -428,7 +431,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
       const lifetimeMs =
         claims.exp === undefined ? false : claims.exp * 1000 - (claims.iat_ms ?? claims.iat * 1000)
       const remember = lifetimeMs === false || lifetimeMs > config.sessionRefreshTtlMs
-      const subject = loadUser ? context.user : sub
+      const subject = loadUser && options.identify ? context.user : sub
       const result = pair(
         subject,
         claims.fam ?? randomUUID(),

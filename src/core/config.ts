@@ -107,6 +107,12 @@ export interface AuthOptions<User = string, Claims extends object = Record<strin
   implicitRefresh?: false | { window?: Duration }
   /** Error statuses, messages and rendering. */
   errors?: ErrorOptions
+  /**
+   * How many verified tokens to remember by their exact text, so a token presented again skips the
+   * signature check and JSON parsing (exp, nbf, revocation and user loading still run every time).
+   * Default 1000; `false` turns it off.
+   */
+  verifiedTokenCache?: number | false
   /** Current time in epoch milliseconds (tests freeze it). Default Date.now. */
   clock?: () => number
   /** Called when an event listener throws. Default: console.error. */
@@ -143,6 +149,7 @@ export interface ResolvedConfig {
   queryParam: string
   refreshReuseGraceMs: number
   implicitRefreshWindowMs: number | false
+  verifiedTokenCache: number | false
   clock: () => number
 }
 
@@ -177,6 +184,7 @@ const TOP_LEVEL = new Set([
   'revocation',
   'refreshReuseGrace',
   'implicitRefresh',
+  'verifiedTokenCache',
   'errors',
   'clock',
   'onListenerError',
@@ -408,6 +416,16 @@ export function resolveConfig<User, Claims extends object>(
     queryParam: options.query?.param ?? 'jwt',
     refreshReuseGraceMs: durationMs(options.refreshReuseGrace ?? 0, 'refreshReuseGrace'),
     implicitRefreshWindowMs: implicit ? durationMs(implicit.window ?? '5m', 'implicitRefresh.window') : false,
+    verifiedTokenCache: cacheSize(options.verifiedTokenCache),
     clock: options.clock ?? Date.now,
   }
+}
+
+function cacheSize(value: unknown): number | false {
+  if (value === false || value === 0) return false
+  if (value === undefined) return 1000
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new ConfigError('verifiedTokenCache must be a whole number of tokens, or false')
+  }
+  return value
 }

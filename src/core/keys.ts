@@ -68,15 +68,17 @@ function loadSecret(cfg: SecretKeyConfig, where: string): LoadedKey {
   if (!(algorithm in MIN_HMAC_BYTES)) {
     throw new ConfigError(`${where}: a secret can only be used with HS256, HS384 or HS512, not ${algorithm}`)
   }
-  if (typeof cfg.secret === 'string') {
-    const kind = looksLikeKeyText(cfg.secret)
-    if (kind) {
-      throw new ConfigError(
-        `${where}: the secret looks like ${kind}; use { privateKey, algorithm } for asymmetric keys, and a random secret for HS algorithms`,
-      )
-    }
-  } else if (!(cfg.secret instanceof Uint8Array)) {
+  if (typeof cfg.secret !== 'string' && !(cfg.secret instanceof Uint8Array)) {
     throw new ConfigError(`${where}: secret must be a string or bytes`)
+  }
+  // Bytes too: `secret: fs.readFileSync('public.pem')` is the classic key-confusion misconfiguration.
+  const kind = looksLikeKeyText(
+    typeof cfg.secret === 'string' ? cfg.secret : Buffer.from(cfg.secret).toString('latin1'),
+  )
+  if (kind) {
+    throw new ConfigError(
+      `${where}: the secret looks like ${kind}; use { privateKey, algorithm } for asymmetric keys, and a random secret for HS algorithms`,
+    )
   }
   const bytes = typeof cfg.secret === 'string' ? Buffer.from(cfg.secret, 'utf8') : Buffer.from(cfg.secret)
   const min = MIN_HMAC_BYTES[algorithm]

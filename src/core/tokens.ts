@@ -9,6 +9,7 @@ import { decodeBase64url, encodeBase64url } from '../internal/base64url.js'
 import { type Duration, durationMs } from '../internal/duration.js'
 import { isAlgorithm, signBytes, verifyBytes } from './algorithms.js'
 import type { ResolvedConfig } from './config.js'
+import { newCsrfValue } from './csrf.js'
 import { type KeyConfig, type KeySet, type LoadedKey, loadKey } from './keys.js'
 import type { DecodedToken, TokenClaims, TokenHeader, TokenType } from './types.js'
 
@@ -24,7 +25,7 @@ export interface CreateTokenOptions {
   headers?: Record<string, unknown>
   /** Refresh family to attach (set by login and refresh; apps rarely need it). */
   family?: string
-  /** CSRF value to embed (set by login and refresh when cookies are a location). */
+  /** CSRF value to embed. Default: a new random value when cookies are a location (CSRF on), else none. */
   csrf?: string
 }
 
@@ -51,6 +52,8 @@ export interface TokenState {
   resolveKey: ((header: TokenHeader) => KeyConfig | undefined) | undefined
   additionalClaims: ((subject: unknown) => Record<string, unknown>) | undefined
   identify: ((user: never) => string | number) | undefined
+  /** Verified-token cache, or undefined when disabled. */
+  cache: VerifiedTokenCache | undefined
 }
 
 const RESERVED_CLAIMS = new Set([
@@ -183,7 +186,10 @@ export function createToken<Claims extends object>(
   claims.jti = randomUUID()
   claims.type = type
   if (type === 'access') claims.fresh = freshClaim(options.fresh, now)
+  // With cookies as a location every token carries a CSRF value (as in Flask-JWT-Extended), so a token
+  // an app sets as a cookie itself still passes the double-submit check; its value is `claims.csrf`.
   if (options.csrf !== undefined) claims.csrf = options.csrf
+  else if (config.csrf.enabled) claims.csrf = newCsrfValue()
   if (options.family !== undefined) claims.fam = options.family
   if (config.audience) claims.aud = config.audience.length === 1 ? config.audience[0] : [...config.audience]
   if (config.issuer) claims.iss = config.issuer[0]
@@ -201,6 +207,8 @@ function freshClaim(fresh: CreateTokenOptions['fresh'], now: number): boolean | 
 
 const invalid = (why: string): TokenInvalidError => new TokenInvalidError(`Invalid token: ${why}`)
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
 // Most tokens of one app share a handful of header segments; parsing each once saves a JSON.parse.
 const headerCache = new Map<string, TokenHeader>()
 const HEADER_CACHE_MAX = 64
@@ -210,9 +218,11 @@ function parseSegment(segment: string, what: string): Record<string, unknown> {
   if (!bytes) throw invalid(`${what} is not canonical base64url`)
   let value: unknown
   try {
-    value = JSON.parse(bytes.toString('utf8'))
+    // Fatal decoding: invalid UTF-8 is refused (as jose does), never replaced with U+FFFD, so two
+    // different byte strings can never decode to the same claims.
+    value = JSON.parse(strictUtf8.decode(bytes))
   } catch {
-    throw invalid(`${what} is not JSON`)
+    throw invalid(`${what} is not UTF-8 JSON`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw invalid(`${what} is not a JSON object`)
@@ -255,9 +265,33 @@ function keyFor(state: TokenState, header: TokenHeader): LoadedKey {
 
 const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
+/** Verified tokens, by their exact text: a repeated token skips signature and parsing, never the rest. */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, DecodedToken<object>>()
+  constructor(readonly max: number) {}
+  get(token: string): DecodedToken<object> | undefined {
+    return this.entries.get(token)
+  }
+  set(token: string, decoded: DecodedToken<object>): void {
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!)
+    this.entries.set(token, decoded)
+  }
+}
+
+function checkTime(config: ResolvedConfig, claims: Record<string, unknown>, options: DecodeOptions): void {
+  const now = config.clock()
+  const exp = claims.exp as number | undefined
+  if (exp !== undefined && exp * 1000 <= now - config.leewayMs && !options.allowExpired) {
+    throw new TokenExpiredError(exp * 1000)
+  }
+  const nbf = claims.nbf as number | undefined
+  if (nbf !== undefined && nbf * 1000 > now + config.leewayMs) throw new TokenNotYetValidError()
+}
+
 /**
  * Verifies a compact JWS and its claims; returns typed header and claims or throws an AuthError.
- * Check order: shape, header, key, signature, payload, exp, nbf and the other claims, type.
+ * Check order: shape, header, key, signature, payload, exp, nbf, the other claims, type. A token
+ * verified before is found in the cache by its exact text; its time claims are checked again.
  */
 export function decodeToken<Claims extends object>(
   state: TokenState,
@@ -267,6 +301,18 @@ export function decodeToken<Claims extends object>(
   const { config } = state
   if (typeof token !== 'string' || token.length === 0) throw invalid('not a string')
   if (token.length > config.maxTokenLength) throw invalid('too long')
+  let decoded = state.cache?.get(token)
+  if (decoded) checkTime(config, decoded.claims as unknown as Record<string, unknown>, options)
+  else {
+    decoded = verifyToken(state, token, options)
+    state.cache?.set(token, decoded)
+  }
+  if (options.type && decoded.claims.type !== options.type) throw new WrongTokenTypeError(options.type)
+  return decoded as DecodedToken<Claims>
+}
+
+function verifyToken(state: TokenState, token: string, options: DecodeOptions): DecodedToken<object> {
+  const { config } = state
   const dot1 = token.indexOf('.')
   const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1)
   if (dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) throw invalid('expected three dot-separated segments')
@@ -278,18 +324,12 @@ export function decodeToken<Claims extends object>(
     throw invalid('signature verification failed')
   const claims = parseSegment(token.slice(dot1 + 1, dot2), 'payload')
 
-  const now = config.clock()
   const { exp, nbf } = claims
   if (exp === undefined) {
     if (!config.allowNonExpiring) throw invalid('missing exp')
-  } else {
-    if (!isNumericDate(exp)) throw invalid('exp must be a number')
-    if (exp * 1000 <= now - config.leewayMs && !options.allowExpired) throw new TokenExpiredError(exp * 1000)
-  }
-  if (nbf !== undefined) {
-    if (!isNumericDate(nbf)) throw invalid('nbf must be a number')
-    if (nbf * 1000 > now + config.leewayMs) throw new TokenNotYetValidError()
-  }
+  } else if (!isNumericDate(exp)) throw invalid('exp must be a number')
+  if (nbf !== undefined && !isNumericDate(nbf)) throw invalid('nbf must be a number')
+  checkTime(config, claims, options)
   if (claims.iat !== undefined && !isNumericDate(claims.iat)) throw invalid('iat must be a number')
   if (claims.iat_ms !== undefined && !isNumericDate(claims.iat_ms)) throw invalid('iat_ms must be a number')
   const sub = claims[config.identityClaim]
@@ -307,8 +347,8 @@ export function decodeToken<Claims extends object>(
     throw invalid('fresh must be a boolean or a number')
   if (claims.csrf !== undefined && typeof claims.csrf !== 'string') throw invalid('csrf must be a string')
   if (claims.fam !== undefined && typeof claims.fam !== 'string') throw invalid('fam must be a string')
-  if (options.type && claims.type !== options.type) throw new WrongTokenTypeError(options.type)
-  return { header, claims: claims as unknown as TokenClaims<Claims> }
+  // Frozen: a cached token's claims are shared by every request that presents it.
+  return { header, claims: Object.freeze(claims) as unknown as TokenClaims<object> }
 }
 
 function checkAudience(aud: unknown, expected: readonly string[] | undefined): void {
