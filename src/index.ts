@@ -37,5 +37,9 @@ export type {
 } from './core/types.js'
 export * from './errors.js'
 export type { Duration } from './internal/duration.js'
-export { MemoryRevocationStore } from './stores/memory.js'
+export {
+  MemoryRevocationStore,
+  type MemoryRevocationStoreOptions,
+  RevocationStoreFullError,
+} from './stores/memory.js'
 export type { ConsumeResult, RevocationStore, TokenRef } from './stores/store.js'

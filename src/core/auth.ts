@@ -164,10 +164,20 @@ export function createAuth<User = string, Claims extends object = Record<string,
   const { loadUser, isActive, checkClaims } = options
   const pending = new WeakMap<object, string[]>()
   const loggedOut = new WeakSet<object>()
-  const longestRefreshMs = Math.max(Number(config.refreshTtlMs || 0), config.sessionRefreshTtlMs)
+  // How long family and identity revocations must be kept: the longest any token can live, plus leeway.
+  const longestRefreshMs =
+    Math.max(Number(config.refreshTtlMs || 0), config.sessionRefreshTtlMs, Number(config.accessTtlMs || 0)) +
+    config.leewayMs
 
   const subOf = (claims: StandardClaims): string =>
     (claims as unknown as Record<string, string>)[config.identityClaim]!
+
+  /**
+   * When a store may forget an entry about a token: once the token is refused anyway, that is after
+   * `exp` plus the leeway (a token is still accepted within the leeway, so must its revocation be).
+   */
+  const forgetAfter = (exp: number | undefined): number =>
+    exp === undefined ? Number.MAX_SAFE_INTEGER : exp * 1000 + config.leewayMs
 
   function anonymous(): AuthContext<User, Claims> {
     return {
@@ -413,10 +423,12 @@ export function createAuth<User = string, Claims extends object = Record<string,
       if (!context.isAuthenticated || !claims || claims.type !== 'refresh')
         throw new WrongTokenTypeError('refresh')
       const sub = subOf(claims)
-      const expiresAt = claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000
+      const expiresAt = forgetAfter(claims.exp)
       if (store) {
         const used = await storeCall(() => store.consumeRefreshToken(claims.jti, expiresAt))
-        if (!used.firstUse && config.clock() - used.usedAt > config.refreshReuseGraceMs) {
+        // `>=`: with the default grace of 0, a reuse in the same millisecond (two concurrent refreshes)
+        // is reuse too; exactly one refresh wins.
+        if (!used.firstUse && config.clock() - used.usedAt >= config.refreshReuseGraceMs) {
           const familyUntil = config.clock() + longestRefreshMs
           await storeCall(() =>
             claims.fam
@@ -447,7 +459,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
       loggedOut.add(context)
       const claims = context.claims
       if (store && claims) {
-        const expiresAt = claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000
+        const expiresAt = forgetAfter(claims.exp)
         await storeCall(() => store.revokeToken(claims.jti, expiresAt))
         if (claims.fam) {
           const familyUntil = config.clock() + longestRefreshMs
@@ -471,9 +483,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
     },
     async revokeToken(claims) {
       if (!store) throw new TypeError('latchkey: revokeToken needs a revocation store')
-      await storeCall(() =>
-        store.revokeToken(claims.jti, claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000),
-      )
+      await storeCall(() => store.revokeToken(claims.jti, forgetAfter(claims.exp)))
     },
     errorResponse: (error) => renderError(errorOptions, error),
     clearCookies: () => setCookies(clearingCookies(config)),

@@ -1,0 +1,256 @@
+/**
+ * Revocation store in a SQLite file (better-sqlite3). Every process on one host that opens the same
+ * file sees the same revocations; writes are serialised by SQLite's file lock, which is what makes
+ * `consumeRefreshToken` exact across processes. Not for network file systems (SQLite's locking is
+ * unreliable there) nor for several hosts: use the Redis store for those.
+ *
+ * Published under its own subpath so importing the core never loads better-sqlite3.
+ */
+import Database from 'better-sqlite3'
+import type { ConsumeResult, RevocationStore, TokenRef } from './store.js'
+
+/** Options of {@link SqliteRevocationStore}. */
+export interface SqliteRevocationStoreOptions {
+  /**
+   * Prepended to every table and index name, so the store can share a database with the app.
+   * Letters, digits and `_` only, starting with a letter or `_` (it is written into SQL).
+   * Default `'latchkey_'`.
+   */
+  tablePrefix?: string
+  /**
+   * How often a timer deletes expired rows, in milliseconds; `0` turns the timer off (writes still
+   * clean up, amortised). The timer is `unref()`ed so it never keeps a process alive. Default 60 000.
+   */
+  cleanupIntervalMs?: number
+  /** Clock in epoch milliseconds; tests inject one to expire rows without waiting. Default `Date.now`. */
+  now?: () => number
+}
+
+/** A delete of expired rows runs after this many writes (cheap: each table has an index on expiry). */
+const WRITES_PER_CLEANUP = 256
+
+interface IdentityParams {
+  sub: string
+  cutoff: number
+  expiresAt: number
+  now: number
+}
+
+const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
+
+/**
+ * Revocation store backed by SQLite through better-sqlite3.
+ *
+ * Pass a filename (the store opens the file, switches it to WAL so readers never wait for the
+ * writer, and closes it in `close()`), or a `Database` you opened (the store leaves its pragmas and
+ * its lifetime to you; set `journal_mode = WAL` yourself when several processes share the file).
+ * Tables are created if missing. `isRevoked` is one indexed query; expired rows are deleted every
+ * few hundred writes and on an idle timer.
+ *
+ * Consistency: one host. Processes sharing the file see each other's writes as soon as they commit,
+ * and `consumeRefreshToken` runs in a `BEGIN IMMEDIATE` transaction, so of concurrent consumers
+ * across every connection and process exactly one gets `firstUse`. A locked database (busy for more
+ * than better-sqlite3's `timeout`, 5 s by default) makes calls reject, and latchkey fails closed.
+ *
+ * better-sqlite3 is synchronous: each call blocks the event loop for the duration of one SQLite
+ * statement (microseconds for these indexed lookups, longer only while waiting for a lock).
+ *
+ * @example
+ * ```ts
+ * import { SqliteRevocationStore } from 'latchkey/stores/sqlite'
+ *
+ * const store = new SqliteRevocationStore('./data/revocations.db')
+ * // or, sharing the app's database under a prefix:
+ * const shared = new SqliteRevocationStore(appDb, { tablePrefix: 'auth_' })
+ * ```
+ */
+export class SqliteRevocationStore implements RevocationStore {
+  /** The connection used by this store (opened by it, or the one passed in). */
+  readonly database: Database.Database
+  readonly #ownsDatabase: boolean
+  readonly #now: () => number
+  readonly #isRevoked: Database.Statement<
+    [string, number, string | null, number, string, number, number],
+    number
+  >
+  readonly #revokeToken: Database.Statement<[string, number]>
+  readonly #revokeFamily: Database.Statement<[string, number]>
+  readonly #revokeIdentity: Database.Statement<[IdentityParams]>
+  readonly #consume: (jti: string, now: number, expiresAt: number) => ConsumeResult
+  readonly #cleanup: () => number
+  #writesSinceCleanup = 0
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(database: string | Database.Database, options: SqliteRevocationStoreOptions = {}) {
+    const { tablePrefix = 'latchkey_', cleanupIntervalMs = 60_000, now = Date.now } = options
+    if (!PREFIX_PATTERN.test(tablePrefix)) {
+      throw new TypeError('tablePrefix must match /^[A-Za-z_][A-Za-z0-9_]*$/ (it is written into SQL)')
+    }
+    if (!(cleanupIntervalMs >= 0) || !Number.isFinite(cleanupIntervalMs)) {
+      throw new RangeError('cleanupIntervalMs must be a finite number >= 0')
+    }
+    this.#now = now
+    if (typeof database === 'string') {
+      this.database = new Database(database)
+      this.#ownsDatabase = true
+      // WAL lets readers (every guarded request) proceed while another process writes.
+      this.database.pragma('journal_mode = WAL')
+    } else {
+      this.database = database
+      this.#ownsDatabase = false
+    }
+    const db = this.database
+    const tokens = `${tablePrefix}revoked_tokens`
+    const families = `${tablePrefix}revoked_families`
+    const identities = `${tablePrefix}identity_cutoffs`
+    const used = `${tablePrefix}used_refresh_tokens`
+
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS "${tokens}" (
+        jti TEXT PRIMARY KEY NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS "${tokens}_expires_at" ON "${tokens}" (expires_at);
+      CREATE TABLE IF NOT EXISTS "${families}" (
+        family TEXT PRIMARY KEY NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS "${families}_expires_at" ON "${families}" (expires_at);
+      CREATE TABLE IF NOT EXISTS "${identities}" (
+        sub TEXT PRIMARY KEY NOT NULL, cutoff INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS "${identities}_expires_at" ON "${identities}" (expires_at);
+      CREATE TABLE IF NOT EXISTS "${used}" (
+        jti TEXT PRIMARY KEY NOT NULL, used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS "${used}_expires_at" ON "${used}" (expires_at);
+    `)
+
+    // One query per request. `family = NULL` is never true, so a token without a family cannot match
+    // a family row. safeIntegers(false): the app's connection may default to BigInt results.
+    this.#isRevoked = db
+      .prepare<[string, number, string | null, number, string, number, number], number>(`
+        SELECT EXISTS (SELECT 1 FROM "${tokens}" WHERE jti = ? AND expires_at > ?)
+            OR EXISTS (SELECT 1 FROM "${families}" WHERE family = ? AND expires_at > ?)
+            OR EXISTS (SELECT 1 FROM "${identities}" WHERE sub = ? AND cutoff > ? AND expires_at > ?)`)
+      .pluck()
+      .safeIntegers(false)
+    this.#revokeToken = db.prepare<[string, number]>(`
+      INSERT INTO "${tokens}" (jti, expires_at) VALUES (?, ?)
+      ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`)
+    this.#revokeFamily = db.prepare<[string, number]>(`
+      INSERT INTO "${families}" (family, expires_at) VALUES (?, ?)
+      ON CONFLICT (family) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`)
+    // Keeps the later cut-off, unless the stored one has expired (then it no longer means anything).
+    this.#revokeIdentity = db.prepare<IdentityParams>(`
+      INSERT INTO "${identities}" (sub, cutoff, expires_at) VALUES (@sub, @cutoff, @expiresAt)
+      ON CONFLICT (sub) DO UPDATE SET
+        cutoff = CASE WHEN expires_at <= @now THEN excluded.cutoff ELSE max(cutoff, excluded.cutoff) END,
+        expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at
+                          ELSE max(expires_at, excluded.expires_at) END`)
+
+    // Inserts the marker, or replaces one that has expired; RETURNING yields a row only when this
+    // call wrote, so "a row came back" is exactly "first use".
+    const claim = db
+      .prepare<[string, number, number, number], number>(`
+        INSERT INTO "${used}" (jti, used_at, expires_at) VALUES (?, ?, ?)
+        ON CONFLICT (jti) DO UPDATE SET used_at = excluded.used_at, expires_at = excluded.expires_at
+          WHERE "${used}".expires_at <= ?
+        RETURNING used_at`)
+      .pluck()
+      .safeIntegers(false)
+    const usedAt = db
+      .prepare<[string], number>(`SELECT used_at FROM "${used}" WHERE jti = ?`)
+      .pluck()
+      .safeIntegers(false)
+    const consume = db.transaction((jti: string, now: number, expiresAt: number): ConsumeResult => {
+      if (claim.get(jti, now, expiresAt, now) !== undefined) return { firstUse: true }
+      const first = usedAt.get(jti)
+      // Unreachable inside the transaction (the row that blocked the insert is still there), but a
+      // missing row must never turn into a success.
+      if (first === undefined) throw new Error('refresh-token marker vanished inside a transaction')
+      return { firstUse: false, usedAt: first }
+    })
+    // IMMEDIATE takes the write lock up front, so another process cannot slip in between the insert
+    // and the read back; it waits (busy timeout) instead.
+    this.#consume = (jti, now, expiresAt) => consume.immediate(jti, now, expiresAt)
+
+    const deletes = [tokens, families, identities, used].map((table) =>
+      db.prepare<[number]>(`DELETE FROM "${table}" WHERE expires_at <= ?`),
+    )
+    this.#cleanup = () => {
+      const now = this.#now()
+      let deleted = 0
+      for (const statement of deletes) deleted += statement.run(now).changes
+      this.#writesSinceCleanup = 0
+      return deleted
+    }
+
+    this.#cleanup()
+    if (cleanupIntervalMs > 0) {
+      this.#timer = setInterval(() => {
+        // A busy or closed database here is not worth crashing the process: the next run retries.
+        try {
+          this.#cleanup()
+        } catch {}
+      }, cleanupIntervalMs)
+      this.#timer.unref()
+    }
+  }
+
+  async isRevoked(token: TokenRef): Promise<boolean> {
+    const now = this.#now()
+    const revoked = this.#isRevoked.get(
+      token.jti,
+      now,
+      token.family ?? null,
+      now,
+      token.sub,
+      token.issuedAt,
+      now,
+    )
+    return revoked === 1
+  }
+
+  async revokeToken(jti: string, expiresAt: number): Promise<void> {
+    if (expiresAt <= this.#now()) return
+    this.#revokeToken.run(jti, expiresAt)
+    this.#afterWrite()
+  }
+
+  async revokeFamily(family: string, expiresAt: number): Promise<void> {
+    if (expiresAt <= this.#now()) return
+    this.#revokeFamily.run(family, expiresAt)
+    this.#afterWrite()
+  }
+
+  async revokeIdentity(sub: string, before: number, expiresAt: number): Promise<void> {
+    const now = this.#now()
+    if (expiresAt <= now) return
+    this.#revokeIdentity.run({ sub, cutoff: before, expiresAt, now })
+    this.#afterWrite()
+  }
+
+  async consumeRefreshToken(jti: string, expiresAt: number): Promise<ConsumeResult> {
+    const result = this.#consume(jti, this.#now(), expiresAt)
+    this.#afterWrite()
+    return result
+  }
+
+  /**
+   * Deletes expired rows now and returns how many were deleted. Runs on its own (every few hundred
+   * writes and on the idle timer); call it directly in tests or from a maintenance job.
+   */
+  async purgeExpired(): Promise<number> {
+    return this.#cleanup()
+  }
+
+  /** Stops the cleanup timer and closes the database if this store opened it. */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#timer = undefined
+    if (this.#ownsDatabase && this.database.open) this.database.close()
+  }
+
+  #afterWrite(): void {
+    if (++this.#writesSinceCleanup < WRITES_PER_CLEANUP) return
+    // The write itself succeeded; a failed cleanup (database busy) must not turn it into an error.
+    try {
+      this.#cleanup()
+    } catch {}
+  }
+}
