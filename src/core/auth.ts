@@ -288,7 +288,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
           family: claims.fam,
           claims: customClaims(claims, subject),
         })
-        pending.set(context, setCookies(tokenCookies(config, 'access', next.token, claims.csrf, undefined)))
+        pending.set(context, setCookies(tokenCookies(config, 'access', next.token, next.claims.csrf, undefined)))
       }
       return context
     } catch (err) {

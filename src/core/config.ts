@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js'
+import { ConfigError, DEFAULT_STATUS } from '../errors.js'
 import { type Duration, durationMs } from '../internal/duration.js'
 import type { RevocationStore } from '../stores/store.js'
 import type { KeyConfig } from './keys.js'
@@ -269,6 +269,34 @@ function name(value: unknown, fallback: string, what: string): string {
   return value
 }
 
+/** A typo in a preset name or an error code would otherwise silently change every error response. */
+function checkErrorOptions(errors: ErrorOptions | undefined): void {
+  if (errors === undefined) return
+  if (errors.preset !== undefined && errors.preset !== 'latchkey' && errors.preset !== 'flask-jwt-extended')
+    throw new ConfigError(
+      `errors.preset must be 'latchkey' or 'flask-jwt-extended' (got ${JSON.stringify(errors.preset)})`,
+    )
+  for (const key of ['statuses', 'messages'] as const) {
+    const table = errors[key]
+    if (table === undefined) continue
+    if (typeof table !== 'object' || table === null) throw new ConfigError(`errors.${key} must be an object`)
+    for (const [code, value] of Object.entries(table)) {
+      if (!Object.hasOwn(DEFAULT_STATUS, code))
+        throw new ConfigError(
+          `errors.${key}: unknown error code "${code}" (known: ${Object.keys(DEFAULT_STATUS).join(', ')})`,
+        )
+      if (key === 'statuses' && !(Number.isInteger(value) && value >= 100 && value <= 599))
+        throw new ConfigError(`errors.statuses.${code} must be an HTTP status (100-599)`)
+      if (key === 'messages' && typeof value !== 'string')
+        throw new ConfigError(`errors.messages.${code} must be a string`)
+    }
+  }
+  if (errors.messageKey !== undefined && (typeof errors.messageKey !== 'string' || errors.messageKey === ''))
+    throw new ConfigError('errors.messageKey must be a non-empty string')
+  if (errors.handler !== undefined && typeof errors.handler !== 'function')
+    throw new ConfigError('errors.handler must be a function')
+}
+
 /** Applies defaults and validates; every message says which option to fix and how. */
 export function resolveConfig<User, Claims extends object>(
   options: AuthOptions<User, Claims>,
@@ -335,6 +363,10 @@ export function resolveConfig<User, Claims extends object>(
 
   const s = options.csrf ?? {}
   const csrfEnabled = s.enabled ?? true
+  if (s.methods !== undefined && (!Array.isArray(s.methods) || s.methods.some((m) => typeof m !== 'string')))
+    throw new ConfigError(
+      "csrf.methods must be a list of HTTP methods, e.g. ['POST', 'PUT', 'PATCH', 'DELETE']",
+    )
   const csrf: ResolvedConfig['csrf'] = {
     enabled: cookiesUsed && csrfEnabled,
     methods: new Set((s.methods ?? ['POST', 'PUT', 'PATCH', 'DELETE']).map((m) => String(m).toUpperCase())),
@@ -359,6 +391,7 @@ export function resolveConfig<User, Claims extends object>(
   const identityClaim = options.identityClaim ?? 'sub'
   if (typeof identityClaim !== 'string' || identityClaim.length === 0)
     throw new ConfigError('identityClaim must be a non-empty string')
+  checkErrorOptions(options.errors)
   const implicit = options.implicitRefresh
   if (implicit && !cookiesUsed)
     throw new ConfigError('implicitRefresh only works when cookies are a token location')

@@ -1,0 +1,217 @@
+/**
+ * What the four adapters share: building a RequestView from Node or web-standard requests, and
+ * writing latchkey's headers and error responses back. No decisions are made here; the core decides,
+ * this file only translates.
+ *
+ * Runs on every runtime and needs no Node types (the Node shapes below are structural), so the Hono
+ * and fetch adapters load it on Bun, Deno and workers, and type-check there without @types/node.
+ */
+import {
+  type Auth,
+  cookieReader,
+  type ErrorResponse,
+  type GuardOptions,
+  type RequestView,
+  type TokenLocation,
+} from '../index.js'
+
+/**
+ * Who answers an AuthError: `'respond'` (default) makes the guard send the error response itself, so
+ * an error handler that swallows exceptions can never turn a 401 into a 500; `'framework'` hands the
+ * error to the framework's error handling (Express `next(err)`, a Fastify throw, Hono's `onError`).
+ */
+export type HandleErrors = 'respond' | 'framework'
+
+/** Guard options of every adapter: the core's guard options and, per guard, who answers errors. */
+export interface AdapterGuardOptions extends GuardOptions {
+  /** Overrides the adapter-wide `handleErrors` for this guard. */
+  handleErrors?: HandleErrors
+}
+
+/** Anything that carries response headers: a TokenResponse (login, refresh) or a LogoutResult. */
+export interface HeaderSource {
+  headers: Record<string, string | string[]>
+}
+
+/** The core's guard options of adapter guard options (drops `handleErrors`). */
+export function coreOptions(options: AdapterGuardOptions | undefined): GuardOptions {
+  if (!options) return {}
+  const { handleErrors: _ignored, ...rest } = options
+  return rest
+}
+
+/** The locations a guard will look in, in order (as the core will). */
+export function guardLocations(
+  auth: Pick<Auth, 'config'>,
+  options: GuardOptions | undefined,
+): readonly TokenLocation[] {
+  return options?.locations ?? (options?.refresh ? auth.config.refreshLocations : auth.config.accessLocations)
+}
+
+/**
+ * Whether a guard needs the parsed JSON body: only when `json` is one of its locations. Adapters that
+ * parse bodies themselves (Hono, fetch) read the body only then, so other routes keep their streams.
+ */
+export function wantsJsonBody(auth: Pick<Auth, 'config'>, options: GuardOptions | undefined): boolean {
+  return guardLocations(auth, options).includes('json')
+}
+
+/** True for `application/json` and `application/*+json` content types. */
+export function isJsonContentType(value: string | null | undefined): boolean {
+  if (!value) return false
+  const type = (value.split(';', 1)[0] ?? '').trim().toLowerCase()
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+}
+
+/**
+ * A query-string lookup over a request URL (absolute or path), parsed on first use. Every adapter
+ * reads the raw URL rather than the framework's parsed query, so `?jwt=a&jwt=b` means the same
+ * (a repeated parameter, refused by the core) on every framework.
+ */
+export function queryReader(url: string | undefined): (name: string) => string | string[] | undefined {
+  let params: URLSearchParams | undefined
+  return (name) => {
+    if (!params) {
+      const raw = url ?? ''
+      const mark = raw.indexOf('?')
+      params = new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1).split('#', 1)[0])
+    }
+    const values = params.getAll(name)
+    if (values.length === 0) return undefined
+    return values.length === 1 ? values[0] : values
+  }
+}
+
+/** The parts of Node's IncomingMessage a RequestView needs (Express, Fastify and plain `node:http`). */
+export interface NodeRequestLike {
+  method?: string | undefined
+  url?: string | undefined
+  /** Lower-case names, as Node gives them (`IncomingHttpHeaders`). */
+  headers: Record<string, string | string[] | undefined>
+}
+
+/**
+ * A RequestView over a Node request. Node gives header names in lower case, so lookups are direct.
+ * Cookies come from the raw Cookie header (not a framework's cookie parser, whose decoding differs
+ * between frameworks); `body` is whatever the framework's body parser produced, if anything.
+ */
+export function nodeRequestView(request: NodeRequestLike, body?: unknown): RequestView {
+  const headers = request.headers
+  const cookie = cookieReader(headers.cookie)
+  const query = queryReader(request.url)
+  return {
+    method: (request.method ?? 'GET').toUpperCase(),
+    header: (name) => headers[name],
+    cookie,
+    body,
+    query,
+  }
+}
+
+/** A RequestView over a web-standard Request (Hono, fetch handlers). */
+export function webRequestView(request: Request, body?: unknown): RequestView {
+  const headers = request.headers
+  const cookie = cookieReader(headers.get('cookie') ?? undefined)
+  const query = queryReader(request.url)
+  return {
+    method: request.method.toUpperCase(),
+    header: (name) => headers.get(name) ?? undefined,
+    cookie,
+    body,
+    query,
+  }
+}
+
+/**
+ * The JSON body of a web-standard Request, read from a clone so the handler can still read the
+ * original. Undefined unless the content type is JSON; a body that does not parse counts as none
+ * (the core then reports a missing token, not a parse error that belongs to the app).
+ */
+export async function readJsonBody(request: Request): Promise<unknown> {
+  if (!isJsonContentType(request.headers.get('content-type')) || request.body === null) return undefined
+  try {
+    return await request.clone().json()
+  } catch {
+    return undefined
+  }
+}
+
+/** The smallest response interface of Node (ServerResponse, and so Express's `res`). */
+export interface NodeResponseLike {
+  getHeader(name: string): number | string | string[] | undefined
+  setHeader(name: string, value: number | string | readonly string[]): unknown
+  statusCode: number
+  end(chunk?: unknown): unknown
+}
+
+/**
+ * Adds headers to a Node response. `set-cookie` values are appended to those already set (a login
+ * may happen on a response that carries other cookies); other headers replace.
+ */
+export function setNodeHeaders(
+  response: NodeResponseLike,
+  headers: Record<string, string | string[]> | undefined,
+): void {
+  if (!headers) return
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'set-cookie') {
+      const before = response.getHeader('set-cookie')
+      const list = before === undefined ? [] : Array.isArray(before) ? before : [String(before)]
+      response.setHeader('set-cookie', [...list, ...(Array.isArray(value) ? value : [value])])
+    } else {
+      response.setHeader(name, value)
+    }
+  }
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/** Sends a rendered error on a Node response: status, headers, JSON body. */
+export function sendNodeError(response: NodeResponseLike, rendered: ErrorResponse): void {
+  response.statusCode = rendered.status
+  setNodeHeaders(response, rendered.headers)
+  response.setHeader('content-type', JSON_TYPE)
+  response.end(JSON.stringify(rendered.body))
+}
+
+/** Appends headers to web-standard Headers (`set-cookie` appended, others replaced). */
+export function appendWebHeaders(
+  target: Headers,
+  headers: Record<string, string | string[]> | undefined,
+): void {
+  if (!headers) return
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'set-cookie') {
+      for (const v of Array.isArray(value) ? value : [value]) target.append('set-cookie', v)
+    } else {
+      target.set(name, Array.isArray(value) ? value.join(', ') : value)
+    }
+  }
+}
+
+/** A rendered error as a web-standard Response. */
+export function webErrorResponse(rendered: ErrorResponse): Response {
+  const headers = new Headers()
+  appendWebHeaders(headers, rendered.headers)
+  headers.set('content-type', JSON_TYPE)
+  return new Response(JSON.stringify(rendered.body), { status: rendered.status, headers })
+}
+
+/**
+ * Adds headers to a web Response. Responses from `fetch()` have immutable headers; those are copied
+ * into a new Response (same body, status and headers) first.
+ */
+export function withWebHeaders(
+  response: Response,
+  headers: Record<string, string | string[]> | undefined,
+): Response {
+  if (!headers || Object.keys(headers).length === 0) return response
+  try {
+    appendWebHeaders(response.headers, headers)
+    return response
+  } catch {
+    const copy = new Response(response.body, response)
+    appendWebHeaders(copy.headers, headers)
+    return copy
+  }
+}

@@ -1,0 +1,66 @@
+import { createServer } from 'node:http'
+import express, { type NextFunction, type Request, type Response } from 'express'
+import { applyAuthHeaders, latchkey } from '../../src/adapters/express.js'
+import type { Auth } from '../../src/index.js'
+import { findUser, listen, type RunningApp, runConformance, type User } from './suite.js'
+
+declare module '../../src/adapters/express.js' {
+  interface Register {
+    user: User
+  }
+}
+
+async function start(auth: Auth<User>): Promise<RunningApp> {
+  const app = express()
+  app.set('env', 'test') // the final handler stays quiet about /boom
+  app.use(express.json())
+  const { requireAuth, optionalAuth, requireFresh, requireRefresh, errorHandler } = latchkey(auth)
+  const framework = latchkey(auth, { handleErrors: 'framework' })
+  const me = (req: Request, res: Response) => {
+    const { user, sub, location, fresh } = req.auth
+    res.json({ user, sub, location, fresh, echo: req.body?.echo ?? null })
+  }
+
+  app.post('/login', async (req, res) => {
+    const user = findUser(req.body?.username)
+    if (!user) return void res.status(404).json({ msg: 'no such user' })
+    const tokens = await auth.login(user, { remember: req.body.remember === true })
+    applyAuthHeaders(res, tokens).json({
+      access_token: tokens.accessToken,
+      refresh_token: tokens.refreshToken,
+      csrf: tokens.csrf ?? null,
+    })
+  })
+  app.get('/me', requireAuth(), me)
+  app.post('/me', requireAuth(), me)
+  app.options('/me', requireAuth(), (_req, res) => void res.sendStatus(204))
+  app.get('/maybe', optionalAuth(), (req, res) => {
+    res.json({ authenticated: req.auth.isAuthenticated, user: req.auth.user })
+  })
+  app.post('/settings', requireFresh(), (_req, res) => void res.json({ ok: true }))
+  app.post('/refresh', requireRefresh(), async (req, res) => {
+    const tokens = await auth.refresh(req.auth)
+    applyAuthHeaders(res, tokens).json({
+      access_token: tokens.accessToken,
+      refresh_token: tokens.refreshToken,
+      csrf: tokens.csrf ?? null,
+    })
+  })
+  app.post('/logout', requireAuth(), async (req, res) => {
+    applyAuthHeaders(res, await auth.logout(req.auth)).json({ ok: true })
+  })
+  app.get('/boom', () => {
+    throw new Error('boom')
+  })
+  const swallow = express.Router()
+  swallow.get('/me', requireAuth(), me)
+  swallow.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(500).json({ swallowed: true })
+  })
+  app.use('/swallow', swallow)
+  app.get('/framework/me', framework.requireAuth(), me)
+  app.use(errorHandler())
+  return listen(createServer(app))
+}
+
+runConformance('express', start)
