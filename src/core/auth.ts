@@ -36,7 +36,10 @@ import type { AuthContext, DecodedToken, RequestView, StandardClaims, TokenClaim
 export interface GuardOptions {
   /** Let requests without a token through as anonymous. */
   optional?: boolean
-  /** With `optional`: treat an invalid or expired token as anonymous too (default: refuse it). */
+  /**
+   * With `optional`: treat a bad token (invalid, expired, not yet valid, wrong type, revoked, or whose
+   * user is gone) as anonymous too. Default: refuse it. CSRF failures and store outages always refuse.
+   */
   invalidAsAnonymous?: boolean
   /** Require a fresh access token. */
   fresh?: boolean
@@ -126,6 +129,19 @@ export interface Auth<User = string, Claims extends object = Record<string, unkn
 }
 
 const NO_STORE = 'no-store'
+
+/**
+ * What `invalidAsAnonymous` tolerates: a token that is bad in itself. Not CSRF failures, inactive
+ * users, rejected claims or an unavailable revocation store: those stay errors.
+ */
+const ANONYMOUS_IF_INVALID: ReadonlySet<string> = new Set([
+  'TOKEN_INVALID',
+  'TOKEN_EXPIRED',
+  'TOKEN_NOT_YET_VALID',
+  'WRONG_TOKEN_TYPE',
+  'TOKEN_REVOKED',
+  'USER_NOT_FOUND',
+])
 
 /**
  * Creates the auth object. Configuration is validated here: a wrong option throws ConfigError with
@@ -288,12 +304,20 @@ export function createAuth<User = string, Claims extends object = Record<string,
           family: claims.fam,
           claims: customClaims(claims, subject),
         })
-        pending.set(context, setCookies(tokenCookies(config, 'access', next.token, next.claims.csrf, undefined)))
+        pending.set(
+          context,
+          setCookies(tokenCookies(config, 'access', next.token, next.claims.csrf, undefined)),
+        )
       }
       return context
     } catch (err) {
       if (!(err instanceof AuthError)) throw err
-      if (opts.optional && (err.code === 'TOKEN_MISSING' || opts.invalidAsAnonymous)) return anonymous()
+      if (
+        opts.optional &&
+        (err.code === 'TOKEN_MISSING' || (opts.invalidAsAnonymous && ANONYMOUS_IF_INVALID.has(err.code)))
+      ) {
+        return anonymous()
+      }
       // An expired cookie is cleared, so the browser stops sending it and the page knows to refresh.
       if (err instanceof TokenExpiredError && found?.location === 'cookies') {
         err.headers['set-cookie'] = setCookies(clearingCookies(config, [type]))
@@ -424,17 +448,20 @@ export function createAuth<User = string, Claims extends object = Record<string,
         throw new WrongTokenTypeError('refresh')
       const sub = subOf(claims)
       const expiresAt = forgetAfter(claims.exp)
+      // A refresh token made outside login (createRefreshToken) has no family: its own id names the
+      // family its rotations start, so that reusing it revokes what those rotations issued too.
+      const family = claims.fam ?? claims.jti
       if (store) {
         const used = await storeCall(() => store.consumeRefreshToken(claims.jti, expiresAt))
-        // `>=`: with the default grace of 0, a reuse in the same millisecond (two concurrent refreshes)
-        // is reuse too; exactly one refresh wins.
-        if (!used.firstUse && config.clock() - used.usedAt >= config.refreshReuseGraceMs) {
+        // Strict (grace 0): every use after the first is reuse, whatever the clocks say; the first use
+        // may have been stamped by another host whose clock is ahead of ours. With a grace window,
+        // `>=` keeps a reuse exactly at its end out of it.
+        const grace = config.refreshReuseGraceMs
+        if (!used.firstUse && (grace === 0 || config.clock() - used.usedAt >= grace)) {
           const familyUntil = config.clock() + longestRefreshMs
-          await storeCall(() =>
-            claims.fam
-              ? store.revokeFamily(claims.fam, familyUntil)
-              : store.revokeToken(claims.jti, expiresAt),
-          )
+          await storeCall(() => store.revokeFamily(family, familyUntil))
+          // A token without a family claim is not covered by the family: revoke it by id as well.
+          if (!claims.fam) await storeCall(() => store.revokeToken(claims.jti, expiresAt))
           events.emit('refreshReuseDetected', { sub, family: claims.fam, jti: claims.jti })
           throw new TokenRevokedError('Refresh token reuse detected: every token of this login was revoked')
         }
@@ -446,7 +473,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
       const subject = loadUser && options.identify ? context.user : sub
       const result = pair(
         subject,
-        claims.fam ?? randomUUID(),
+        family,
         remember,
         false,
         customClaims(claims, subject),

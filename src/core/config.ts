@@ -367,6 +367,11 @@ export function resolveConfig<User, Claims extends object>(
     throw new ConfigError(
       "csrf.methods must be a list of HTTP methods, e.g. ['POST', 'PUT', 'PATCH', 'DELETE']",
     )
+  if (Array.isArray(s.methods) && s.methods.length === 0 && s.enabled !== false) {
+    throw new ConfigError(
+      'csrf.methods is empty, which turns CSRF off; set csrf.enabled: false to opt out explicitly',
+    )
+  }
   const csrf: ResolvedConfig['csrf'] = {
     enabled: cookiesUsed && csrfEnabled,
     methods: new Set((s.methods ?? ['POST', 'PUT', 'PATCH', 'DELETE']).map((m) => String(m).toUpperCase())),

@@ -211,6 +211,7 @@ export class KeySet {
   readonly keys: readonly LoadedKey[]
   readonly signing: LoadedKey | undefined
   readonly algorithms: ReadonlySet<Algorithm>
+  private readonly mixed: boolean
   private readonly byKid = new Map<string, LoadedKey>()
   private readonly byAlgorithm = new Map<Algorithm, LoadedKey[]>()
 
@@ -237,6 +238,7 @@ export class KeySet {
         'keys: HS and asymmetric keys in one key set let a verifier accept both kinds; set allowMixedAlgorithms: true if you really mean it',
       )
     }
+    this.mixed = options.allowMixedAlgorithms === true
     this.signing = this.keys.find((k) => k.signKey !== undefined)
   }
 
@@ -248,6 +250,11 @@ export class KeySet {
     }
     const candidates = this.byAlgorithm.get(alg)
     return candidates?.length === 1 ? candidates[0] : undefined
+  }
+
+  /** Whether a key of `alg` may join this verifier (resolved keys): same family unless mixing is allowed. */
+  allows(alg: Algorithm): boolean {
+    return this.mixed || this.keys.some((k) => (familyOf(k.algorithm) === 'HS') === (familyOf(alg) === 'HS'))
   }
 
   /** The public keys as a JWKS document (HS secrets are never published). */

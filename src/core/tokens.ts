@@ -238,7 +238,7 @@ function parseHeader(segment: string): TokenHeader {
   if (header.crit !== undefined) throw invalid('unsupported critical header parameters')
   if (header.kid !== undefined && typeof header.kid !== 'string') throw invalid('kid must be a string')
   if (headerCache.size >= HEADER_CACHE_MAX) headerCache.delete(headerCache.keys().next().value!)
-  Object.freeze(header)
+  deepFreeze(header)
   headerCache.set(segment, header as TokenHeader)
   return header as TokenHeader
 }
@@ -249,15 +249,23 @@ function keyFor(state: TokenState, header: TokenHeader): LoadedKey {
   const key = state.keys.select(header.alg, header.kid)
   if (key) return key
   if (state.resolveKey) {
-    const cfg = state.resolveKey(header)
-    if (cfg) {
-      let loaded = resolvedKeys.get(cfg)
-      if (!loaded) {
-        loaded = loadKey(cfg, 'resolveKey')
-        resolvedKeys.set(cfg, loaded)
+    // The header is attacker-controlled: a resolver that throws on an odd kid, or hands back a key
+    // that does not load, is a refused token (401), never a 500.
+    let loaded: LoadedKey | undefined
+    try {
+      const cfg = state.resolveKey(header)
+      if (cfg) {
+        loaded = resolvedKeys.get(cfg)
+        if (!loaded) {
+          loaded = loadKey(cfg, 'resolveKey')
+          resolvedKeys.set(cfg, loaded)
+        }
       }
-      if (loaded.algorithm === header.alg) return loaded
+    } catch (err) {
+      throw Object.assign(invalid('no key for this token'), { cause: err })
     }
+    // Same family rule as the configured keys: no HS key for an asymmetric verifier unless allowed.
+    if (loaded && loaded.algorithm === header.alg && state.keys.allows(loaded.algorithm)) return loaded
   }
   if (header.kid !== undefined) throw invalid('unknown key id or algorithm')
   throw invalid('algorithm not allowed')
@@ -347,8 +355,22 @@ function verifyToken(state: TokenState, token: string, options: DecodeOptions): 
     throw invalid('fresh must be a boolean or a number')
   if (claims.csrf !== undefined && typeof claims.csrf !== 'string') throw invalid('csrf must be a string')
   if (claims.fam !== undefined && typeof claims.fam !== 'string') throw invalid('fam must be a string')
-  // Frozen: a cached token's claims are shared by every request that presents it.
-  return { header, claims: Object.freeze(claims) as unknown as TokenClaims<object> }
+  // Frozen, nested values too: a cached token's claims are shared by every request that presents it,
+  // so one request pushing to `claims.roles` must not change what the next one sees.
+  return { header, claims: deepFreeze(claims) as unknown as TokenClaims<object> }
+}
+
+/** Freezes a parsed JSON value and every object and array in it (iteratively: nesting can be deep). */
+function deepFreeze<T extends object>(value: T): T {
+  const stack: object[] = [value]
+  for (let v = stack.pop(); v !== undefined; v = stack.pop()) {
+    Object.freeze(v)
+    for (const key of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[key]
+      if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child)
+    }
+  }
+  return value
 }
 
 function checkAudience(aud: unknown, expected: readonly string[] | undefined): void {
