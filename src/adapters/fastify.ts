@@ -124,7 +124,7 @@ const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) =
     const coreGuard = coreOptions(guardOptions)
     return async function latchkeyGuard(request, reply) {
       try {
-        const context = await auth.authenticate(nodeRequestView(request, request.body), coreGuard)
+        const context = await auth.authenticate(nodeRequestView(request.raw, request.body), coreGuard)
         request.auth = context as unknown as FastifyRequest['auth']
       } catch (error) {
         // Not ours (a failing user loader, say): Fastify's 500, as for any other hook.

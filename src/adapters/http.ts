@@ -88,6 +88,22 @@ export interface NodeRequestLike {
   url?: string | undefined
   /** Lower-case names, as Node gives them (`IncomingHttpHeaders`). */
   headers: Record<string, string | string[] | undefined>
+  /** Names and values as received, alternating (Node keeps every repeat here). */
+  rawHeaders?: string[] | undefined
+}
+
+/**
+ * Every value of a header as received. Node keeps only the first Authorization header (and joins or
+ * drops other repeats) in `headers`, so a request with two of them would look like it has one; the
+ * raw list shows the repeat, and the core refuses it.
+ */
+function rawValues(raw: string[], name: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!
+    if (key.length === name.length && key.toLowerCase() === name) out.push(raw[i + 1]!)
+  }
+  return out
 }
 
 /**
@@ -101,7 +117,12 @@ export function nodeRequestView(request: NodeRequestLike, body?: unknown): Reque
   const query = queryReader(request.url)
   return {
     method: (request.method ?? 'GET').toUpperCase(),
-    header: (name) => headers[name],
+    header: (name) => {
+      const value = headers[name]
+      if (typeof value !== 'string' || !request.rawHeaders) return value
+      const all = rawValues(request.rawHeaders, name)
+      return all.length > 1 ? all : value
+    },
     cookie,
     body,
     query,

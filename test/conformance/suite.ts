@@ -22,7 +22,7 @@
  */
 import { once } from 'node:events'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type Auth,
@@ -157,6 +157,32 @@ const CSRF_REFRESH = 'csrf_refresh_token'
 const COOKIE_NAMES = [ACCESS, REFRESH, CSRF_ACCESS, CSRF_REFRESH]
 
 type ConfigName = 'headers' | 'cookies' | 'all' | 'implicit' | 'broken'
+
+/** Sends raw request lines over a socket and reads the status and body of a `Connection: close` reply. */
+async function rawRequest(base: string, lines: string[]): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base)
+  const socket = connect(Number(port), hostname)
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+  const chunks: Buffer[] = []
+  for await (const chunk of socket) chunks.push(chunk as Buffer)
+  const text = Buffer.concat(chunks).toString('utf8')
+  const [head = '', ...rest] = text.split('\r\n\r\n')
+  let body = rest.join('\r\n\r\n')
+  if (/transfer-encoding: chunked/i.test(head)) {
+    // de-chunk: size line, data, repeat
+    let out = ''
+    let i = 0
+    while (i < body.length) {
+      const nl = body.indexOf('\r\n', i)
+      const size = Number.parseInt(body.slice(i, nl), 16)
+      if (!size) break
+      out += body.slice(nl + 2, nl + 2 + size)
+      i = nl + 2 + size + 2
+    }
+    body = out
+  }
+  return { status: Number(head.split(' ')[1]), body }
+}
 
 /** Runs the whole suite against one adapter. */
 export function runConformance(adapter: string, start: StartApp): void {
@@ -300,6 +326,31 @@ export function runConformance(adapter: string, start: StartApp): void {
         const reply = await call(url('cookies'), 'POST', '/login', { json: { username: 'bob' } })
         expectError(reply, 'USER_INACTIVE', 401)
         expect(reply.cookies).toEqual([])
+      })
+    })
+
+    describe('repeated Authorization headers (raw socket: fetch would join them)', () => {
+      it('two Authorization headers, even both valid, are refused with TOKEN_INVALID', async () => {
+        const token = auths.headers.createAccessToken(alice)
+        const { status, body } = await rawRequest(url('headers'), [
+          'GET /me HTTP/1.1',
+          'Host: 127.0.0.1',
+          `Authorization: Bearer ${token}`,
+          `Authorization: Bearer ${token}`,
+          'Connection: close',
+        ])
+        expect(status).toBe(401)
+        expect(JSON.parse(body).code).toBe('TOKEN_INVALID')
+      })
+      it('one Authorization header over the same raw socket is accepted (the test can tell)', async () => {
+        const token = auths.headers.createAccessToken(alice)
+        const { status } = await rawRequest(url('headers'), [
+          'GET /me HTTP/1.1',
+          'Host: 127.0.0.1',
+          `Authorization: Bearer ${token}`,
+          'Connection: close',
+        ])
+        expect(status).toBe(200)
       })
     })
 
