@@ -1,0 +1,48 @@
+/**
+ * The server's own error: a status, a stable code and a message, rendered as `{msg, code}` like
+ * latchkey's token errors.
+ */
+
+/** Codes the server adds to the core's (`TOKEN_EXPIRED`, ...). */
+export type ServerErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'INVALID_JSON'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'BAD_REQUEST'
+  | 'NOT_FOUND'
+  | 'EMAIL_TAKEN'
+  | 'CONFLICT'
+  | 'INVALID_CREDENTIALS'
+  | 'USER_INACTIVE'
+  | 'TOO_MANY_ATTEMPTS'
+  | 'SERVICE_UNAVAILABLE'
+  | 'SERVER_BUSY'
+  | 'INTERNAL_ERROR'
+
+/** An error the server answers with as is: status, `{msg, code}` body and extra headers. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: ServerErrorCode
+  readonly headers: Record<string, string>
+
+  constructor(status: number, code: ServerErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+    this.headers = headers
+  }
+}
+
+/** 401 for a wrong password and an unknown email alike: same status, body and headers. */
+export function invalidCredentials(): ApiError {
+  return new ApiError(401, 'INVALID_CREDENTIALS', 'Invalid email or password', {
+    'www-authenticate': 'Bearer',
+  })
+}
+
+/** 400 for a body that passed the schema but not the server's own checks. */
+export function validationFailed(message: string): ApiError {
+  return new ApiError(400, 'VALIDATION_FAILED', message)
+}

@@ -1,0 +1,285 @@
+/**
+ * The server as a process: started exactly as the README says (`npm start`), stopped gracefully by
+ * SIGTERM with a request in flight, and scaled out to two processes sharing PostgreSQL and Redis.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, statSync, symlinkSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { postgresUrl, probePostgres, probeRedis, redisUrl, requireService } from '../helpers/services.js'
+import { Client, TEST_ARGON2, TEST_SECRET, type TokenBody } from './harness.js'
+import { createPgSchema, deleteRedisPrefix, tempDir, uniqueSuffix } from './helpers.js'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const CLI = join(ROOT, 'src/cli/index.ts')
+const folder = tempDir('latchkey-process-')
+afterAll(() => folder.remove())
+
+/** A spawned server and what it printed. */
+interface ServerProcess {
+  child: ChildProcess
+  output: string[]
+  /** Resolves with the first output line matching, or rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
+  exited: Promise<number | null>
+}
+
+const children: ChildProcess[] = []
+afterEach(() => {
+  // Anything a failed test left running goes, whole process group included.
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {}
+    }
+  }
+})
+
+/** The environment of a child server: ours, less every setting the tests choose themselves. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^(LATCHKEY_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|npm_)/.test(name)) continue
+    env[name] = value
+  }
+  return { ...env, ...extra }
+}
+
+function start(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string> },
+): ServerProcess {
+  // Its own process group, so npm and the node it starts can be signalled together.
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: cleanEnv(options.env),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  const output: string[] = []
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = []
+  let pending = ''
+  const onData = (chunk: Buffer) => {
+    pending += chunk.toString('utf8')
+    let newline = pending.indexOf('\n')
+    while (newline >= 0) {
+      const line = pending.slice(0, newline)
+      pending = pending.slice(newline + 1)
+      output.push(line)
+      for (const waiter of [...waiters]) {
+        if (waiter.pattern.test(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1)
+          waiter.resolve(line)
+        }
+      }
+      newline = pending.indexOf('\n')
+    }
+  }
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
+  // 'close', not 'exit': with npm, the server it started may still be writing after npm has exited.
+  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)))
+  return {
+    child,
+    output,
+    exited,
+    // Generous: a cold tsx start on a loaded two-core CI machine can take many seconds.
+    waitFor(pattern, timeoutMs = 60_000) {
+      const seen = output.find((line) => pattern.test(line))
+      if (seen !== undefined) return Promise.resolve(seen)
+      return new Promise((resolveLine, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no line matching ${pattern} in ${timeoutMs} ms:\n${output.join('\n')}`)),
+          timeoutMs,
+        )
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer)
+            resolveLine(line)
+          },
+        })
+        exited.then(() => {
+          clearTimeout(timer)
+          reject(new Error(`exited before a line matching ${pattern}:\n${output.join('\n')}`))
+        })
+      })
+    },
+  }
+}
+
+/** A `latchkey serve` process through tsx, on an ephemeral port; resolves with its base URL. */
+async function serve(env: Record<string, string>): Promise<{ server: ServerProcess; client: Client }> {
+  const server = start(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+    cwd: ROOT,
+    env: { PORT: '0', LATCHKEY_ARGON2: TEST_ARGON2, ...env },
+  })
+  const line = await server.waitFor(/Server listening at http:\/\/127\.0\.0\.1:\d+/)
+  const port = /127\.0\.0\.1:(\d+)/.exec(line)![1]
+  return { server, client: new Client(`http://127.0.0.1:${port}`) }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createServer()
+    probe.once('error', fail)
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address()
+      probe.close(() => done(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+async function waitForHealth(client: Client, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      if ((await client.get('/healthz')).status === 200) return
+    } catch {}
+    if (Date.now() > deadline) throw new Error('the server never became healthy')
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+describe('the server as a process', () => {
+  it('starts with `npm start` in a fresh working directory, as the README says', async () => {
+    // A working copy that shares this one's sources and installed packages.
+    const cwd = join(folder.dir, 'clone')
+    mkdirSync(cwd)
+    copyFileSync(join(ROOT, 'package.json'), join(cwd, 'package.json'))
+    symlinkSync(join(ROOT, 'src'), join(cwd, 'src'))
+    symlinkSync(join(ROOT, 'node_modules'), join(cwd, 'node_modules'))
+    const port = await freePort()
+    const server = start('npm', ['start'], { cwd, env: { PORT: String(port) } })
+    const client = new Client(`http://127.0.0.1:${port}`)
+    await waitForHealth(client, 60_000)
+
+    // The curl session of the README: signup, login, me, refresh, logout.
+    const email = 'readme@example.com'
+    expect((await client.signup(email, 'correct horse battery staple')).status).toBe(201)
+    const login = await client.login(email, 'correct horse battery staple')
+    expect(login.status).toBe(200)
+    expect((await client.get('/auth/me', { token: login.body.access_token })).status).toBe(200)
+    const refreshed = await client.post<TokenBody>('/auth/refresh', undefined, {
+      token: login.body.refresh_token,
+    })
+    expect(refreshed.status).toBe(200)
+    expect(
+      (await client.post('/auth/logout', undefined, { token: refreshed.body.access_token })).status,
+    ).toBe(200)
+
+    // An embedded SQLite database and a generated owner-only key, in ./data of the working directory.
+    expect(existsSync(join(cwd, 'data', 'latchkey.db'))).toBe(true)
+    expect(statSync(join(cwd, 'data', 'latchkey-secret.key')).mode & 0o777).toBe(0o600)
+    expect(server.output.join('\n')).toMatch(/no LATCHKEY_SECRET or LATCHKEY_PRIVATE_KEY_FILE/)
+
+    process.kill(-server.child.pid!, 'SIGTERM')
+    await server.waitFor(/"msg":"stopped"/)
+    await server.exited
+  }, 120_000)
+
+  it('finishes a request in flight on SIGTERM, then closes and exits 0', async () => {
+    const { server, client } = await serve({
+      DATABASE_URL: `file:${join(folder.dir, 'shutdown.db')}`,
+      LATCHKEY_SECRET: TEST_SECRET,
+      // A slow hash keeps the signup in flight long enough to signal in the middle of it.
+      LATCHKEY_ARGON2: 'm=65536,t=4,p=1',
+    })
+    const signup = client.signup('slow@example.com', 'correct horse battery')
+    await server.waitFor(/"url":"\/auth\/signup"/)
+    server.child.kill('SIGTERM')
+    await server.waitFor(/shutting down/)
+    const reply = await signup
+    expect(reply.status).toBe(201)
+    expect(await server.exited).toBe(0)
+    const log = server.output.join('\n')
+    expect(log.indexOf('shutting down')).toBeLessThan(log.indexOf('"msg":"stopped"'))
+  }, 120_000)
+})
+
+const postgres = await requireService('PostgreSQL', probePostgres)
+const redis = await requireService('Redis', probeRedis)
+
+describe.skipIf(postgres.skip || redis.skip)(
+  'scale-out: two processes on one PostgreSQL and one Redis',
+  () => {
+    it('gives the same results through either instance', async () => {
+      const schema = await createPgSchema(postgresUrl())
+      const prefix = `latchkey-scale:${uniqueSuffix()}:`
+      try {
+        const env = {
+          DATABASE_URL: schema.url,
+          REDIS_URL: redisUrl(),
+          LATCHKEY_REDIS_PREFIX: prefix,
+          LATCHKEY_SECRET: TEST_SECRET,
+          LATCHKEY_LOGIN_MAX_FAILURES: '3',
+        }
+        // One migrates first; the second starts against the migrated schema (both could: the
+        // migration lock serialises them, but the order keeps the output readable).
+        const a = await serve(env)
+        const b = await serve(env)
+        const A = a.client
+        const B = b.client
+        const password = 'correct horse battery'
+
+        // Sign up and log in through A.
+        expect((await A.signup('scale@example.com', password)).status).toBe(201)
+        expect((await B.signup('scale@example.com', password)).body.code).toBe('EMAIL_TAKEN')
+        const login = await A.login('scale@example.com', password)
+        expect(login.status).toBe(200)
+
+        // Use, refresh and log out through B.
+        const me = await B.get<{ user: { email: string } }>('/auth/me', { token: login.body.access_token })
+        expect(me.status).toBe(200)
+        expect(me.body.user.email).toBe('scale@example.com')
+        const refreshed = await B.post<TokenBody>('/auth/refresh', undefined, {
+          token: login.body.refresh_token,
+        })
+        expect(refreshed.status).toBe(200)
+        // Reuse of the rotated token, through the other instance, is caught and revokes the family.
+        const reuse = await A.post('/auth/refresh', undefined, { token: login.body.refresh_token })
+        expect(reuse.body.code).toBe('TOKEN_REVOKED')
+        expect((await B.get('/auth/me', { token: refreshed.body.access_token })).body.code).toBe(
+          'TOKEN_REVOKED',
+        )
+
+        const second = await A.login('scale@example.com', password)
+        expect((await B.post('/auth/logout', undefined, { token: second.body.access_token })).status).toBe(
+          200,
+        )
+        expect((await A.get('/auth/me', { token: second.body.access_token })).body.code).toBe('TOKEN_REVOKED')
+        expect(
+          (await A.post('/auth/refresh', undefined, { token: second.body.refresh_token })).body.code,
+        ).toBe('TOKEN_REVOKED')
+
+        // Logout everywhere on one instance is seen by the other; a new login works at once.
+        const third = await B.login('scale@example.com', password)
+        expect((await A.post('/auth/logout-all', undefined, { token: third.body.access_token })).status).toBe(
+          200,
+        )
+        expect((await B.get('/auth/me', { token: third.body.access_token })).body.code).toBe('TOKEN_REVOKED')
+        const fourth = await B.login('scale@example.com', password)
+        expect((await A.get('/auth/me', { token: fourth.body.access_token })).status).toBe(200)
+
+        // The login rate limit is shared: failures on A count on B.
+        const statuses: number[] = []
+        for (const client of [A, B, A, B])
+          statuses.push((await client.login('scale@example.com', 'wrong')).status)
+        expect(statuses).toEqual([401, 401, 401, 429])
+        expect((await A.login('scale@example.com', password)).status).toBe(429)
+
+        for (const server of [a.server, b.server]) {
+          server.child.kill('SIGTERM')
+          expect(await server.exited).toBe(0)
+        }
+      } finally {
+        await deleteRedisPrefix(redisUrl(), prefix)
+        await schema.drop()
+      }
+    }, 180_000)
+  },
+)
