@@ -77,15 +77,17 @@ function isMain(): boolean {
   }
 }
 
-if (isMain()) {
+/** Runs the command line of this process and sets its exit code (the package bin and `npm start`). */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   // `latchkey users list | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0)
     throw error
   })
-  const argv = process.argv.slice(2)
   const code = await runCli(argv)
   process.exitCode = code
   // After `serve` has stopped, anything still holding the event loop open is not worth waiting for.
   if (argv[0] === 'serve') setTimeout(() => process.exit(code), 1_000).unref()
 }
+
+if (isMain()) await main()
