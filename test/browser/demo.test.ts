@@ -464,6 +464,35 @@ describe.skipIf(!haveChromium)('demo page in Chromium', () => {
     )
   })
 
+  describe('implicit refresh (4-second access token, 3-second window)', () => {
+    let server: DemoServer
+    beforeAll(async () => {
+      server = await startDemoServer({ accessTtl: '4s', implicitRefresh: '3s' })
+    })
+    afterAll(async () => {
+      await server?.close()
+    })
+
+    it('a request inside the window gets a new access cookie, so the page never sees the expiry', async () => {
+      const { page, errors } = await newPage(server.base)
+      await signUpAndLogIn(page, freshEmail(), { remember: false })
+      const cookieOf = async () =>
+        (await page.context().cookies()).find((c) => c.name === 'access_token_cookie')?.value
+      const before = await cookieOf()
+      // Inside the window (less than 3 s left), the response re-sets the access cookie.
+      await page.waitForTimeout(1_500)
+      expect(brief(await logged(page, () => act(page, '#btn-me')))).toEqual(['GET /auth/me 200'])
+      const after = await cookieOf()
+      expect(after).toBeTruthy()
+      expect(after).not.toBe(before)
+      // Past the first token's expiry: the re-issued cookie still works, with no refresh call and no 401.
+      await page.waitForTimeout(3_000)
+      expect(brief(await logged(page, () => act(page, '#btn-me')))).toEqual(['GET /auth/me 200'])
+      await screenshot(page, 'implicit-refresh')
+      expect(errors).toEqual([])
+    }, 30_000)
+  })
+
   it('lays out at phone and desktop width', async () => {
     for (const [name, viewport] of [
       ['phone', PHONE],
