@@ -3,13 +3,14 @@
  * JSON line at a time, a TCP proxy to Redis that can be taken down, and Redis key cleanup.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { expect } from 'vitest'
 import { type AuthError, type AuthErrorCode, type RequestView, TokenRevokedError } from '../../src/index.js'
 import { redisUrl } from '../helpers/services.js'
+
+export { tcpProxy } from '../helpers/tcp-proxy.js'
 
 /** 64 characters: long enough for HS256. */
 export const SECRET = 'latchkey-revocation-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
@@ -163,54 +164,4 @@ export async function deleteKeys(prefix: string): Promise<void> {
   } finally {
     await admin.quit()
   }
-}
-
-function listen(server: Server, onPort: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(onPort, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-}
-
-/**
- * A TCP proxy to Redis that the test can take down (every connection cut, port closed) and bring
- * back on the same port, standing in for a Redis outage without touching the shared server. The same
- * approach as test/stores/redis.test.ts.
- */
-export async function tcpProxy(
-  target: URL,
-): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
-  const sockets = new Set<Socket>()
-  let server: Server | undefined
-  let onPort = 0
-  async function start(): Promise<void> {
-    const next = createServer((downstream) => {
-      const upstream = connect({ host: target.hostname, port: Number(target.port) || 6379 })
-      for (const socket of [downstream, upstream]) {
-        sockets.add(socket)
-        socket.on('error', () => socket.destroy())
-        socket.on('close', () => {
-          sockets.delete(socket)
-          downstream.destroy()
-          upstream.destroy()
-        })
-      }
-      downstream.pipe(upstream)
-      upstream.pipe(downstream)
-    })
-    await listen(next, onPort)
-    onPort = (next.address() as AddressInfo).port
-    server = next
-  }
-  async function stop(): Promise<void> {
-    const current = server
-    server = undefined
-    for (const socket of sockets) socket.destroy()
-    if (current !== undefined) await new Promise<void>((resolve) => current.close(() => resolve()))
-  }
-  await start()
-  return { url: `redis://127.0.0.1:${onPort}`, start, stop }
 }

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net'
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RedisRevocationStore } from '../../src/stores/redis.js'
 import type { TokenRef } from '../../src/stores/store.js'
 import { testRevocationStore } from '../../src/stores/testing.js'
 import { probeRedis, redisUrl, requireService } from '../helpers/services.js'
+import { tcpProxy } from '../helpers/tcp-proxy.js'
 
 const redis = await requireService('redis', probeRedis)
 // One random prefix per run: parallel runs and other suites sharing this Redis never collide, and
@@ -238,43 +239,4 @@ function close(server: Server): Promise<void> {
 
 function port(server: Server): number {
   return (server.address() as AddressInfo).port
-}
-
-/**
- * A TCP proxy to Redis that the test can take down (every connection cut, port closed) and bring
- * back on the same port, standing in for a Redis restart without touching the shared server.
- */
-async function tcpProxy(
-  target: URL,
-): Promise<{ url: string; stop(): Promise<void>; start(): Promise<void> }> {
-  const sockets = new Set<Socket>()
-  let server: Server | undefined
-  let onPort = 0
-  async function start(): Promise<void> {
-    const next = createServer((downstream) => {
-      const upstream = connect({ host: target.hostname, port: Number(target.port) || 6379 })
-      for (const socket of [downstream, upstream]) {
-        sockets.add(socket)
-        socket.on('error', () => socket.destroy())
-        socket.on('close', () => {
-          sockets.delete(socket)
-          downstream.destroy()
-          upstream.destroy()
-        })
-      }
-      downstream.pipe(upstream)
-      upstream.pipe(downstream)
-    })
-    await listen(next, onPort)
-    onPort = port(next)
-    server = next
-  }
-  async function stop(): Promise<void> {
-    const current = server
-    server = undefined
-    for (const socket of sockets) socket.destroy()
-    if (current !== undefined) await close(current)
-  }
-  await start()
-  return { url: `redis://127.0.0.1:${onPort}`, start, stop }
 }
