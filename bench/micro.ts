@@ -109,7 +109,8 @@ export async function runMicro(
           delete contenders[name]
         }
       }
-      ;(results[alg] ??= {})[mode] = await interleaved(contenders, opts)
+      results[alg] ??= {}
+      results[alg][mode] = await interleaved(contenders, opts)
     }
   }
   return { machine: machine(), results }

@@ -30,7 +30,7 @@ import type { ServerDatabase } from './db/connect.js'
 import { EmailTakenError, type User, type UsersRepository } from './db/users.js'
 import { registerDemoPage } from './demo.js'
 import { emailProblem, normalizeEmail } from './email.js'
-import { ApiError, invalidCredentials, validationFailed } from './errors.js'
+import { ApiError, invalidCredentials, serviceUnavailable, validationFailed } from './errors.js'
 import { loadServerKeys } from './keys.js'
 import { type LoginOutcome, ServerMetrics } from './metrics.js'
 import { HasherBusyError, PasswordHasher } from './passwords.js'
@@ -372,14 +372,17 @@ function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
    * Counter and user lookups of a login fail closed, with a 503 the client may retry: with the
    * counters unreachable nobody may guess passwords unthrottled.
    */
-  async function available<T>(call: () => Promise<T>): Promise<T> {
+  async function available<T>(
+    call: () => Promise<T>,
+    message = 'Login temporarily unavailable; try again shortly',
+  ): Promise<T> {
     try {
       return await call()
     } catch (error) {
-      app.log.error({ err: error }, 'login backend unavailable')
-      throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'Login temporarily unavailable; try again shortly', {
-        'retry-after': '1',
-      })
+      // Answers the route already chose (409 EMAIL_TAKEN, say) pass through.
+      if (error instanceof ApiError) throw error
+      app.log.error({ err: error }, 'backend unavailable')
+      throw serviceUnavailable(message)
     }
   }
 
@@ -492,15 +495,17 @@ function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (name !== null && /[\p{Cc}\p{Cs}]/u.test(name))
         throw validationFailed('name must not contain control characters')
       const passwordHash = await hasher.hash(body.password)
-      try {
-        const user = await users.create({ email, name, passwordHash })
-        request.log.info({ sub: user.id }, 'signup')
-        return reply.code(201).send({ user: userView(user) })
-      } catch (error) {
-        if (error instanceof EmailTakenError)
-          throw new ApiError(409, 'EMAIL_TAKEN', 'An account with this email already exists')
-        throw error
-      }
+      const user = await available(async () => {
+        try {
+          return await users.create({ email, name, passwordHash })
+        } catch (error) {
+          if (error instanceof EmailTakenError)
+            throw new ApiError(409, 'EMAIL_TAKEN', 'An account with this email already exists')
+          throw error
+        }
+      }, 'Sign-up temporarily unavailable; try again shortly')
+      request.log.info({ sub: user.id }, 'signup')
+      return reply.code(201).send({ user: userView(user) })
     },
   )
 
@@ -619,8 +624,11 @@ function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const user = await checkPassword(request, current.email, body.current_password, async () => current)
       const passwordHash = await hasher.hash(body.new_password)
       // Compare-and-set against the hash just verified: of two concurrent changes, one wins.
-      if (!(await users.setPasswordHash(user.id, passwordHash, { expected: user.passwordHash })))
-        throw new ApiError(409, 'CONFLICT', 'The password changed meanwhile; try again')
+      const changed = await available(
+        () => users.setPasswordHash(user.id, passwordHash, { expected: user.passwordHash }),
+        'Password change temporarily unavailable; try again shortly',
+      )
+      if (!changed) throw new ApiError(409, 'CONFLICT', 'The password changed meanwhile; try again')
       // Every token issued before this instant is refused, the caller's included; the new pair,
       // issued after it, works at once (cut-offs compare milliseconds).
       await auth.logoutEverywhere(user)

@@ -46,3 +46,11 @@ export function invalidCredentials(): ApiError {
 export function validationFailed(message: string): ApiError {
   return new ApiError(400, 'VALIDATION_FAILED', message)
 }
+
+/**
+ * 503 for a backend (database, Redis) that could not answer: the server fails closed and the client
+ * may retry. Never a 500, which would say the request itself broke something.
+ */
+export function serviceUnavailable(message = 'Service temporarily unavailable; try again shortly'): ApiError {
+  return new ApiError(503, 'SERVICE_UNAVAILABLE', message, { 'retry-after': '1' })
+}

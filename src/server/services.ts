@@ -10,6 +10,7 @@ import type { ServerConfig } from './config.js'
 import { openDatabase, type ServerDatabase } from './db/connect.js'
 import { DatabaseRevocationStore } from './db/revocations.js'
 import { type User, UsersRepository } from './db/users.js'
+import { serviceUnavailable } from './errors.js'
 import { type AttemptCounter, DatabaseAttemptCounter, RedisAttemptCounter } from './ratelimit.js'
 
 /** The server's connections and the objects over them. */
@@ -167,7 +168,16 @@ export function createServerAuth(
     cookies: { secure: config.cookieSecure, refreshPath: '/auth/refresh', csrfRefreshPath: '/' },
     implicitRefresh: config.implicitRefresh === false ? false : { window: config.implicitRefresh },
     identify: (user) => user.id,
-    loadUser: async (id) => users.findById(id),
+    // A database that cannot answer is a 503 the client may retry, not a 500 (the core passes a
+    // loader's own errors through untouched).
+    loadUser: async (id) => {
+      try {
+        return await users.findById(id)
+      } catch (error) {
+        logger?.error({ err: error }, 'user lookup failed: database unavailable')
+        throw serviceUnavailable()
+      }
+    },
     isActive: (user) => user.active,
     revocation: store,
     onListenerError: (error, event) => logger?.error({ err: error, event }, 'auth event listener failed'),
