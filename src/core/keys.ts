@@ -12,7 +12,8 @@ import { type Algorithm, EC_PARAMS, familyOf, isAlgorithm } from './algorithms.j
 
 /** An HMAC secret (HS256/384/512). At least as many bytes as the hash: 32, 48 or 64. */
 export interface SecretKeyConfig {
-  secret: string | Uint8Array
+  /** Text (UTF-8), bytes, a secret KeyObject, or an `oct` JWK (`{ kty: 'oct', k }`). */
+  secret: string | Uint8Array | KeyObject | JsonWebKey
   algorithm?: 'HS256' | 'HS384' | 'HS512'
   kid?: string
   /** Keep verifying tokens signed with this key, but never sign with it (rotation). */
@@ -63,24 +64,36 @@ function looksLikeKeyText(text: string): string | undefined {
   return undefined
 }
 
+/** The bytes of a secret given as text, bytes, a secret KeyObject or an `oct` JWK. */
+function secretBytes(secret: SecretKeyConfig['secret'], where: string): Buffer {
+  if (typeof secret === 'string') return Buffer.from(secret, 'utf8')
+  if (secret instanceof Uint8Array) return Buffer.from(secret)
+  if (secret instanceof KeyObject) {
+    if (secret.type !== 'secret')
+      throw new ConfigError(`${where}: secret must be a secret key, not a ${secret.type} key`)
+    return secret.export()
+  }
+  if (secret && typeof secret === 'object' && (secret as JsonWebKey).kty === 'oct') {
+    const k = (secret as JsonWebKey).k
+    if (typeof k !== 'string' || k === '') throw new ConfigError(`${where}: an oct JWK needs its "k" member`)
+    return Buffer.from(k, 'base64url')
+  }
+  throw new ConfigError(`${where}: secret must be a string, bytes, a secret KeyObject or an oct JWK`)
+}
+
 function loadSecret(cfg: SecretKeyConfig, where: string): LoadedKey {
   const algorithm = cfg.algorithm ?? 'HS256'
   if (!(algorithm in MIN_HMAC_BYTES)) {
     throw new ConfigError(`${where}: a secret can only be used with HS256, HS384 or HS512, not ${algorithm}`)
   }
-  if (typeof cfg.secret !== 'string' && !(cfg.secret instanceof Uint8Array)) {
-    throw new ConfigError(`${where}: secret must be a string or bytes`)
-  }
+  const bytes = secretBytes(cfg.secret, where)
   // Bytes too: `secret: fs.readFileSync('public.pem')` is the classic key-confusion misconfiguration.
-  const kind = looksLikeKeyText(
-    typeof cfg.secret === 'string' ? cfg.secret : Buffer.from(cfg.secret).toString('latin1'),
-  )
+  const kind = looksLikeKeyText(bytes.toString('latin1'))
   if (kind) {
     throw new ConfigError(
       `${where}: the secret looks like ${kind}; use { privateKey, algorithm } for asymmetric keys, and a random secret for HS algorithms`,
     )
   }
-  const bytes = typeof cfg.secret === 'string' ? Buffer.from(cfg.secret, 'utf8') : Buffer.from(cfg.secret)
   const min = MIN_HMAC_BYTES[algorithm]
   if (bytes.length < min) {
     throw new ConfigError(

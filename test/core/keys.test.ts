@@ -1,4 +1,10 @@
-import { createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto'
+import {
+  createPublicKey,
+  createSecretKey,
+  generateKeyPairSync,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto'
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
@@ -176,11 +182,26 @@ describe('configuration refusals', () => {
   it('refuses a secret of another type', () => {
     configError(
       () => createAuth({ keys: { secret: 12345 as unknown as string } }),
-      /secret must be a string or bytes/,
+      /secret must be a string, bytes, a secret KeyObject or an oct JWK/,
     )
+    configError(() => createAuth({ keys: { secret: K.rsa.publicKey } }), /not a public key/)
+    configError(() => createAuth({ keys: { secret: { kty: 'oct' } } }), /needs its "k" member/)
+  })
+
+  it('takes an HS secret as an oct JWK or a secret KeyObject; jose verifies its tokens', async () => {
+    const raw = Buffer.from(SECRET)
+    const jwk = { kty: 'oct', k: raw.toString('base64url') }
+    for (const secret of [jwk, createSecretKey(raw)]) {
+      const auth = createAuth({ keys: { secret }, clock: clock.fn })
+      const token = auth.createAccessToken('u1')
+      expect(auth.decodeToken(token).claims.sub).toBe('u1')
+      const { payload } = await jwtVerify(token, raw, { currentDate: new Date(clock.now) })
+      expect(payload.sub).toBe('u1')
+    }
+    // An oct JWK shorter than the hash is refused like any short secret.
     configError(
-      () => createAuth({ keys: { secret: K.rsa.publicKey as unknown as string } }),
-      /string or bytes/,
+      () => createAuth({ keys: { secret: { kty: 'oct', k: Buffer.alloc(16).toString('base64url') } } }),
+      /at least 32/,
     )
   })
 
