@@ -110,7 +110,8 @@ export interface AuthOptions<User = string, Claims extends object = Record<strin
   /**
    * How many verified tokens to remember by their exact text, so a token presented again skips the
    * signature check and JSON parsing (exp, nbf, revocation and user loading still run every time).
-   * Default 1000; `false` turns it off.
+   * A token is admitted on its second verification, so one-off tokens cost nothing; it is served
+   * from the cache from its third presentation on. Default 1000; `false` turns it off.
    */
   verifiedTokenCache?: number | false
   /** Current time in epoch milliseconds (tests freeze it). Default Date.now. */

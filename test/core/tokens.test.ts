@@ -938,6 +938,35 @@ describe('decodeToken', () => {
       expectAuthError(() => auth.decodeToken(token), TokenExpiredError, 'TOKEN_EXPIRED')
     })
 
+    it('admits a token on its second verification and serves it from the third (counted by resolveKey calls)', () => {
+      const issuer = createAuth({ keys: { secret: SECRET, kid: 'remote' }, clock: frozenClock().fn })
+      let calls = 0
+      const make = (verifiedTokenCache?: false) =>
+        createAuth({
+          keys: { secret: `${SECRET}-local`, kid: 'local' },
+          resolveKey: (header) => {
+            calls++
+            return header.kid === 'remote' ? remoteKey : undefined
+          },
+          clock: frozenClock().fn,
+          ...(verifiedTokenCache === false ? { verifiedTokenCache } : {}),
+        })
+      const remoteKey = { secret: SECRET, kid: 'remote' }
+      const token = issuer.createAccessToken('u1')
+      const cached = make()
+      for (let i = 0; i < 4; i++) expect(cached.decodeToken(token).claims.sub).toBe('u1')
+      // 1st: verified, remembered as seen; 2nd: verified, admitted; 3rd and 4th: cache hits.
+      expect(calls).toBe(2)
+      calls = 0
+      const uncached = make(false)
+      for (let i = 0; i < 4; i++) uncached.decodeToken(token)
+      expect(calls).toBe(4)
+      // One-off tokens are each verified once and never admitted.
+      calls = 0
+      for (let i = 0; i < 3; i++) cached.decodeToken(issuer.createAccessToken(`once-${i}`))
+      expect(calls).toBe(3)
+    })
+
     it('another spelling of a cached token is not a cache hit', () => {
       const { auth } = setup()
       const token = auth.createAccessToken('u1')
