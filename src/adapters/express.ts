@@ -15,12 +15,14 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { type Auth, type AuthContext, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
+  type ClaimsOf,
   coreOptions,
   type HandleErrors,
   type HeaderSource,
   nodeRequestView,
   sendNodeError,
   setNodeHeaders,
+  type UserOf,
 } from './http.js'
 
 export type { AdapterGuardOptions, HandleErrors, HeaderSource } from './http.js'
@@ -40,11 +42,9 @@ export type { AdapterGuardOptions, HandleErrors, HeaderSource } from './http.js'
 export interface Register {}
 
 /** The registered user type (`unknown` until the app registers one). */
-export type RegisteredUser = Register extends { user: infer U } ? U : unknown
+export type RegisteredUser = UserOf<Register>
 /** The registered claims type (plain records until the app registers one). */
-export type RegisteredClaims = Register extends { claims: infer C extends object }
-  ? C
-  : Record<string, unknown>
+export type RegisteredClaims = ClaimsOf<Register>
 
 declare global {
   namespace Express {

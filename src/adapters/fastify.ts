@@ -19,10 +19,12 @@ import fp from 'fastify-plugin'
 import { type Auth, type AuthContext, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
+  type ClaimsOf,
   coreOptions,
   type HandleErrors,
   type HeaderSource,
   nodeRequestView,
+  type UserOf,
 } from './http.js'
 
 export type { AdapterGuardOptions, HandleErrors, HeaderSource } from './http.js'
@@ -42,11 +44,9 @@ export type { AdapterGuardOptions, HandleErrors, HeaderSource } from './http.js'
 export interface Register {}
 
 /** The registered user type (`unknown` until the app registers one). */
-export type RegisteredUser = Register extends { user: infer U } ? U : unknown
+export type RegisteredUser = UserOf<Register>
 /** The registered claims type (plain records until the app registers one). */
-export type RegisteredClaims = Register extends { claims: infer C extends object }
-  ? C
-  : Record<string, unknown>
+export type RegisteredClaims = ClaimsOf<Register>
 
 /**
  * A guard: an async hook for a route's `onRequest`, `preValidation` or `preHandler` (or `app.addHook`).

@@ -28,6 +28,12 @@ export interface AdapterGuardOptions extends GuardOptions {
   handleErrors?: HandleErrors
 }
 
+/** The user type an app registered through an adapter's `Register` interface, or `unknown`. */
+export type UserOf<R> = R extends { user: infer U } ? U : unknown
+
+/** The claims type an app registered through an adapter's `Register` interface, or plain records. */
+export type ClaimsOf<R> = R extends { claims: infer C extends object } ? C : Record<string, unknown>
+
 /** Anything that carries response headers: a TokenResponse (login, refresh) or a LogoutResult. */
 export interface HeaderSource {
   headers: Record<string, string | string[]>
