@@ -231,12 +231,19 @@ describe.skipIf(postgres.skip)("PostgreSQL: this server's connections dropped", 
 
   it('idle connections terminated: the pool reconnects and the next requests succeed', async () => {
     expect(await terminate()).toBeGreaterThan(0)
-    // The server's connections were really dropped.
-    const { rows } = await admin.query(
-      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
-      [applicationName],
+    // The server's connections were really dropped (pg_terminate_backend only signals: the backends
+    // leave pg_stat_activity a moment later).
+    await until(
+      'the terminated backends to exit',
+      async () => {
+        const { rows } = await admin.query(
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+          [applicationName],
+        )
+        return rows[0].n === 0 ? true : undefined
+      },
+      5_000,
     )
-    expect(rows[0].n).toBe(0)
     await until(
       'the pool to drop its dead clients',
       async () => ((await meWith(server, a.access)).status === 200 ? true : undefined),
