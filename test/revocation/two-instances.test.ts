@@ -171,7 +171,9 @@ describe.skipIf(redis.skip).each([
     expectRevokedReply(await call(b, 'GET', '/me', first.accessToken))
   })
 
-  it.runIf(cache)('with the cache, B sees a revocation made on A well within the bound', async () => {
+  // Defined only for the cached pair (not skipped in the strict one: there is nothing to test there).
+  const cacheOnly = cache ? it : () => undefined
+  cacheOnly('with the cache, B sees a revocation made on A well within the bound', async () => {
     const delays: number[] = []
     for (let i = 0; i < 5; i++) {
       const tokens = await login(a, `u-${randomUUID()}`)
