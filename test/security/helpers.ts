@@ -65,26 +65,28 @@ export async function startSecurityServer(
       done()
     },
   })
-  const config = parseConfig(
-    {
-      host: '127.0.0.1',
-      port: '0',
-      databaseUrl: `file:${dir}/latchkey.db`,
-      ...(settings.privateKeyFile === undefined ? { secret: TEST_SECRET } : {}),
-      argon2: TEST_ARGON2,
-      cookieSecure: 'false',
-      trustProxy: 'true',
-      loginMaxFailures: '3',
-      loginWindow: '15m',
-      logLevel: 'info',
-      ...settings,
-    },
-    { cwd: dir },
-  )
+  let config: ReturnType<typeof parseConfig>
   let app: FastifyInstance
   try {
+    config = parseConfig(
+      {
+        host: '127.0.0.1',
+        port: '0',
+        databaseUrl: `file:${dir}/latchkey.db`,
+        ...(settings.privateKeyFile === undefined ? { secret: TEST_SECRET } : {}),
+        argon2: TEST_ARGON2,
+        cookieSecure: 'false',
+        trustProxy: 'true',
+        loginMaxFailures: '3',
+        loginWindow: '15m',
+        logLevel: 'info',
+        ...settings,
+      },
+      { cwd: dir },
+    )
     app = await buildServer(config, { cwd: dir, logStream: stream })
   } catch (error) {
+    // A configuration the test expects to be refused must not leave its temporary folder behind.
     folder?.remove()
     throw error
   }
