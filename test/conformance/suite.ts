@@ -22,7 +22,7 @@
  */
 import { once } from 'node:events'
 import type { Server } from 'node:http'
-import { type AddressInfo, connect } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   type Auth,
@@ -32,6 +32,7 @@ import {
   MemoryRevocationStore,
   type RevocationStore,
 } from '../../src/index.js'
+import { rawHttp } from '../helpers/raw-http.js'
 
 /** The app's user type (the shape of the API sketch and the examples). */
 export type User = { id: string; email: string; active: boolean }
@@ -158,30 +159,9 @@ const COOKIE_NAMES = [ACCESS, REFRESH, CSRF_ACCESS, CSRF_REFRESH]
 
 type ConfigName = 'headers' | 'cookies' | 'all' | 'implicit' | 'broken'
 
-/** Sends raw request lines over a socket and reads the status and body of a `Connection: close` reply. */
+/** Sends raw request lines (a `Connection: close` request) and reads the status and body. */
 async function rawRequest(base: string, lines: string[]): Promise<{ status: number; body: string }> {
-  const { hostname, port } = new URL(base)
-  const socket = connect(Number(port), hostname)
-  socket.write(`${lines.join('\r\n')}\r\n\r\n`)
-  const chunks: Buffer[] = []
-  for await (const chunk of socket) chunks.push(chunk as Buffer)
-  const text = Buffer.concat(chunks).toString('utf8')
-  const [head = '', ...rest] = text.split('\r\n\r\n')
-  let body = rest.join('\r\n\r\n')
-  if (/transfer-encoding: chunked/i.test(head)) {
-    // de-chunk: size line, data, repeat
-    let out = ''
-    let i = 0
-    while (i < body.length) {
-      const nl = body.indexOf('\r\n', i)
-      const size = Number.parseInt(body.slice(i, nl), 16)
-      if (!size) break
-      out += body.slice(nl + 2, nl + 2 + size)
-      i = nl + 2 + size + 2
-    }
-    body = out
-  }
-  return { status: Number(head.split(' ')[1]), body }
+  return rawHttp(Number(new URL(base).port), `${lines.join('\r\n')}\r\n\r\n`)
 }
 
 /** Runs the whole suite against one adapter. */
