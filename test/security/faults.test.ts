@@ -13,13 +13,13 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { request as httpRequest } from 'node:http'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { postgresUrl, probePostgres, probeTCP, requireService } from '../helpers/services.js'
 import { createPgSchema, tempDir, uniqueSuffix } from '../server/helpers.js'
+import { freePort, killLeftovers, startProcess, track } from '../server/processes.js'
 import {
   fresh,
   loginSession,
@@ -38,28 +38,7 @@ import {
 const ROOT = resolve(import.meta.dirname, '../..')
 const CLI = join(ROOT, 'src/cli/index.ts')
 
-/** Child processes this file started; whatever a failed test left running is killed after it. */
-const children: ChildProcess[] = []
-afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {}
-    }
-  }
-})
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer()
-    probe.once('error', fail)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => done(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
-}
+afterEach(killLeftovers)
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -103,7 +82,7 @@ describe.skipIf(redisServer.skip)('Redis stopped mid-run (own redis-server on a 
         detached: true,
       },
     )
-    children.push(child)
+    track(child)
     redis = child
     await until('redis-server to answer', async () => {
       await probeTCP(`redis://127.0.0.1:${port}`, { ping: true, timeoutMs: 200 })
@@ -367,14 +346,9 @@ describe('SIGTERM under load (the server as a process)', () => {
 
   it('loses no in-flight request and no acknowledged signup; every request gets a whole answer or a refused connection', async () => {
     const database = join(folder.dir, 'sigterm.db')
-    const env: NodeJS.ProcessEnv = {}
-    for (const [name, value] of Object.entries(process.env)) {
-      if (!/^(LATCHKEY_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|npm_)/.test(name)) env[name] = value
-    }
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+    const server = startProcess(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
       cwd: ROOT,
       env: {
-        ...env,
         PORT: '0',
         DATABASE_URL: `file:${database}`,
         LATCHKEY_SECRET: TEST_SECRET,
@@ -382,21 +356,8 @@ describe('SIGTERM under load (the server as a process)', () => {
         LATCHKEY_ARGON2: 'm=19456,t=2,p=1',
         LATCHKEY_DEMO_PAGE: 'false',
       },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
     })
-    children.push(child)
-    const lines: string[] = []
-    let pending = ''
-    const onData = (chunk: Buffer) => {
-      pending += chunk.toString('utf8')
-      const parts = pending.split('\n')
-      pending = parts.pop()!
-      lines.push(...parts)
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)))
+    const { child, exited, output: lines } = server
     const listening = await until(
       'the server to listen',
       async () =>

@@ -2,136 +2,30 @@
  * The server as a process: started exactly as the README says (`npm start`), stopped gracefully by
  * SIGTERM with a request in flight, and scaled out to two processes sharing PostgreSQL and Redis.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, statSync, symlinkSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { postgresUrl, probePostgres, probeRedis, redisUrl, requireService } from '../helpers/services.js'
 import { Client, TEST_ARGON2, TEST_SECRET, type TokenBody } from './harness.js'
 import { createPgSchema, deleteRedisPrefix, tempDir, uniqueSuffix } from './helpers.js'
+import { freePort, killLeftovers, type ServerProcess, startProcess } from './processes.js'
+
+afterEach(killLeftovers)
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const CLI = join(ROOT, 'src/cli/index.ts')
 const folder = tempDir('latchkey-process-')
 afterAll(() => folder.remove())
 
-/** A spawned server and what it printed. */
-interface ServerProcess {
-  child: ChildProcess
-  output: string[]
-  /** Resolves with the first output line matching, or rejects after `timeoutMs`. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
-  exited: Promise<number | null>
-}
-
-const children: ChildProcess[] = []
-afterEach(() => {
-  // Anything a failed test left running goes, whole process group included.
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {}
-    }
-  }
-})
-
-/** The environment of a child server: ours, less every setting the tests choose themselves. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(process.env)) {
-    if (/^(LATCHKEY_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|npm_)/.test(name)) continue
-    env[name] = value
-  }
-  return { ...env, ...extra }
-}
-
-function start(
-  command: string,
-  args: string[],
-  options: { cwd: string; env: Record<string, string> },
-): ServerProcess {
-  // Its own process group, so npm and the node it starts can be signalled together.
-  const child = spawn(command, args, {
-    cwd: options.cwd,
-    env: cleanEnv(options.env),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.push(child)
-  const output: string[] = []
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = []
-  let pending = ''
-  const onData = (chunk: Buffer) => {
-    pending += chunk.toString('utf8')
-    let newline = pending.indexOf('\n')
-    while (newline >= 0) {
-      const line = pending.slice(0, newline)
-      pending = pending.slice(newline + 1)
-      output.push(line)
-      for (const waiter of [...waiters]) {
-        if (waiter.pattern.test(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1)
-          waiter.resolve(line)
-        }
-      }
-      newline = pending.indexOf('\n')
-    }
-  }
-  child.stdout!.on('data', onData)
-  child.stderr!.on('data', onData)
-  // 'close', not 'exit': with npm, the server it started may still be writing after npm has exited.
-  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)))
-  return {
-    child,
-    output,
-    exited,
-    // Generous: a cold tsx start on a loaded two-core CI machine can take many seconds.
-    waitFor(pattern, timeoutMs = 60_000) {
-      const seen = output.find((line) => pattern.test(line))
-      if (seen !== undefined) return Promise.resolve(seen)
-      return new Promise((resolveLine, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no line matching ${pattern} in ${timeoutMs} ms:\n${output.join('\n')}`)),
-          timeoutMs,
-        )
-        waiters.push({
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer)
-            resolveLine(line)
-          },
-        })
-        exited.then(() => {
-          clearTimeout(timer)
-          reject(new Error(`exited before a line matching ${pattern}:\n${output.join('\n')}`))
-        })
-      })
-    },
-  }
-}
-
 /** A `latchkey serve` process through tsx, on an ephemeral port; resolves with its base URL. */
 async function serve(env: Record<string, string>): Promise<{ server: ServerProcess; client: Client }> {
-  const server = start(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+  const server = startProcess(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
     cwd: ROOT,
     env: { PORT: '0', LATCHKEY_ARGON2: TEST_ARGON2, ...env },
   })
   const line = await server.waitFor(/Server listening at http:\/\/127\.0\.0\.1:\d+/)
   const port = /127\.0\.0\.1:(\d+)/.exec(line)![1]
   return { server, client: new Client(`http://127.0.0.1:${port}`) }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer()
-    probe.once('error', fail)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => done(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
 }
 
 async function waitForHealth(client: Client, timeoutMs: number): Promise<void> {
@@ -154,7 +48,7 @@ describe('the server as a process', () => {
     symlinkSync(join(ROOT, 'src'), join(cwd, 'src'))
     symlinkSync(join(ROOT, 'node_modules'), join(cwd, 'node_modules'))
     const port = await freePort()
-    const server = start('npm', ['start'], { cwd, env: { PORT: String(port) } })
+    const server = startProcess('npm', ['start'], { cwd, env: { PORT: String(port) } })
     const client = new Client(`http://127.0.0.1:${port}`)
     await waitForHealth(client, 60_000)
 
