@@ -36,6 +36,7 @@ export type {
   TokenType,
 } from './core/types.js'
 export * from './errors.js'
+export { type Awaitable, isThenable } from './internal/awaitable.js'
 export type { Duration } from './internal/duration.js'
 export {
   MemoryRevocationStore,

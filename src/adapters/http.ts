@@ -6,14 +6,9 @@
  * Runs on every runtime and needs no Node types (the Node shapes below are structural), so the Hono
  * and fetch adapters load it on Bun, Deno and workers, and type-check there without @types/node.
  */
-import {
-  type Auth,
-  cookieReader,
-  type ErrorResponse,
-  type GuardOptions,
-  type RequestView,
-  type TokenLocation,
-} from '../index.js'
+
+import { parseCookieHeader } from '../core/locations.js'
+import type { Auth, ErrorResponse, GuardOptions, RequestView, TokenLocation } from '../index.js'
 
 /**
  * Who answers an AuthError: `'respond'` (default) makes the guard send the error response itself, so
@@ -70,22 +65,20 @@ export function isJsonContentType(value: string | null | undefined): boolean {
 }
 
 /**
- * A query-string lookup over a request URL (absolute or path), parsed on first use. Every adapter
- * reads the raw URL rather than the framework's parsed query, so `?jwt=a&jwt=b` means the same
- * (a repeated parameter, refused by the core) on every framework.
+ * The query string of a request URL (absolute or path). Every adapter reads the raw URL rather than
+ * the framework's parsed query, so `?jwt=a&jwt=b` means the same (a repeated parameter, refused by
+ * the core) on every framework.
  */
-export function queryReader(url: string | undefined): (name: string) => string | string[] | undefined {
-  let params: URLSearchParams | undefined
-  return (name) => {
-    if (!params) {
-      const raw = url ?? ''
-      const mark = raw.indexOf('?')
-      params = new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1).split('#', 1)[0])
-    }
-    const values = params.getAll(name)
-    if (values.length === 0) return undefined
-    return values.length === 1 ? values[0] : values
-  }
+function parseQuery(url: string | undefined): URLSearchParams {
+  const raw = url ?? ''
+  const mark = raw.indexOf('?')
+  return new URLSearchParams(mark < 0 ? '' : raw.slice(mark + 1).split('#', 1)[0])
+}
+
+function queryValue(params: URLSearchParams, name: string): string | string[] | undefined {
+  const values = params.getAll(name)
+  if (values.length === 0) return undefined
+  return values.length === 1 ? values[0] : values
 }
 
 /** The parts of Node's IncomingMessage a RequestView needs (Express, Fastify and plain `node:http`). */
@@ -113,40 +106,81 @@ function rawValues(raw: string[], name: string): string[] {
 }
 
 /**
+ * What the views over Node and web requests share: the method, the body, and cookies and query
+ * parsed on first use. A class rather than closures: a view is made for every guarded request, and
+ * one object with methods on its prototype is the cheapest thing to make.
+ */
+abstract class LazyView implements RequestView {
+  readonly method: string
+  readonly body: unknown
+  #cookies: Map<string, string> | undefined
+  #query: URLSearchParams | undefined
+  constructor(
+    method: string | undefined,
+    private readonly url: string | undefined,
+    body: unknown,
+  ) {
+    this.method = method === undefined ? 'GET' : method.toUpperCase()
+    this.body = body
+  }
+  abstract header(name: string): string | string[] | undefined
+  protected abstract cookieHeader(): string | string[] | undefined
+  cookie(name: string): string | undefined {
+    this.#cookies ??= parseCookieHeader(this.cookieHeader())
+    return this.#cookies.get(name)
+  }
+  query(name: string): string | string[] | undefined {
+    this.#query ??= parseQuery(this.url)
+    return queryValue(this.#query, name)
+  }
+}
+
+class NodeView extends LazyView {
+  constructor(
+    private readonly request: NodeRequestLike,
+    body: unknown,
+  ) {
+    super(request.method, request.url, body)
+  }
+  header(name: string): string | string[] | undefined {
+    const value = this.request.headers[name]
+    const raw = this.request.rawHeaders
+    if (typeof value !== 'string' || !raw) return value
+    const all = rawValues(raw, name)
+    return all.length > 1 ? all : value
+  }
+  protected cookieHeader(): string | string[] | undefined {
+    return this.request.headers.cookie
+  }
+}
+
+class WebView extends LazyView {
+  constructor(
+    private readonly request: Request,
+    body: unknown,
+  ) {
+    super(request.method, request.url, body)
+  }
+  header(name: string): string | undefined {
+    return this.request.headers.get(name) ?? undefined
+  }
+  protected cookieHeader(): string | undefined {
+    return this.request.headers.get('cookie') ?? undefined
+  }
+}
+
+/**
  * A RequestView over a Node request. Node gives header names in lower case, so lookups are direct.
  * Cookies come from the raw Cookie header (not a framework's cookie parser, whose decoding differs
  * between frameworks); `body` is whatever the framework's body parser produced, if anything.
  */
 export function nodeRequestView(request: NodeRequestLike, body?: unknown): RequestView {
-  const headers = request.headers
-  const cookie = cookieReader(headers.cookie)
-  const query = queryReader(request.url)
-  return {
-    method: (request.method ?? 'GET').toUpperCase(),
-    header: (name) => {
-      const value = headers[name]
-      if (typeof value !== 'string' || !request.rawHeaders) return value
-      const all = rawValues(request.rawHeaders, name)
-      return all.length > 1 ? all : value
-    },
-    cookie,
-    body,
-    query,
-  }
+  return new NodeView(request, body)
 }
 
 /** A RequestView over a web-standard Request (Hono, fetch handlers). */
 export function webRequestView(request: Request, body?: unknown): RequestView {
-  const headers = request.headers
-  const cookie = cookieReader(headers.get('cookie') ?? undefined)
-  const query = queryReader(request.url)
-  return {
-    method: request.method.toUpperCase(),
-    header: (name) => headers.get(name) ?? undefined,
-    cookie,
-    body,
-    query,
-  }
+  return new WebView(request, body)
 }
 
 /**

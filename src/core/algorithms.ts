@@ -42,14 +42,47 @@ export function isAlgorithm(value: unknown): value is Algorithm {
 
 export type AlgorithmFamily = 'HS' | 'RS' | 'PS' | 'ES' | 'EdDSA'
 
+// Looked up, not computed from the name: verification asks on every token.
+const FAMILY: Readonly<Record<Algorithm, AlgorithmFamily>> = Object.freeze({
+  HS256: 'HS',
+  HS384: 'HS',
+  HS512: 'HS',
+  RS256: 'RS',
+  RS384: 'RS',
+  RS512: 'RS',
+  PS256: 'PS',
+  PS384: 'PS',
+  PS512: 'PS',
+  ES256: 'ES',
+  ES384: 'ES',
+  ES512: 'ES',
+  EdDSA: 'EdDSA',
+})
+
+type Hash = 'sha256' | 'sha384' | 'sha512'
+const HASH: Readonly<Record<Algorithm, Hash | null>> = Object.freeze({
+  HS256: 'sha256',
+  HS384: 'sha384',
+  HS512: 'sha512',
+  RS256: 'sha256',
+  RS384: 'sha384',
+  RS512: 'sha512',
+  PS256: 'sha256',
+  PS384: 'sha384',
+  PS512: 'sha512',
+  ES256: 'sha256',
+  ES384: 'sha384',
+  ES512: 'sha512',
+  EdDSA: null,
+})
+
 export function familyOf(alg: Algorithm): AlgorithmFamily {
-  return alg === 'EdDSA' ? 'EdDSA' : (alg.slice(0, 2) as AlgorithmFamily)
+  return FAMILY[alg]
 }
 
 /** The hash of an algorithm (`sha256`, ...), or null for EdDSA, whose hash is fixed by the curve. */
-export function hashOf(alg: Algorithm): 'sha256' | 'sha384' | 'sha512' | null {
-  if (alg === 'EdDSA') return null
-  return `sha${alg.slice(2)}` as 'sha256' | 'sha384' | 'sha512'
+export function hashOf(alg: Algorithm): Hash | null {
+  return HASH[alg]
 }
 
 /** ES signature length in bytes (r || s, RFC 7518 §3.4) and the curve each ES algorithm needs. */

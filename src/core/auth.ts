@@ -10,6 +10,7 @@ import {
   UserNotFoundError,
   WrongTokenTypeError,
 } from '../errors.js'
+import { type Awaitable, isThenable } from '../internal/awaitable.js'
 import type { Duration } from '../internal/duration.js'
 import type { RevocationStore, TokenRef } from '../stores/store.js'
 import { type AuthOptions, type ResolvedConfig, resolveConfig, type TokenLocation } from './config.js'
@@ -17,7 +18,7 @@ import { clearingCookies, cookiesFor, serializeCookie, tokenCookies } from './co
 import { checkCsrf, newCsrfValue } from './csrf.js'
 import { type AuthEvents, EventHub } from './events.js'
 import { type JWKS, KeySet } from './keys.js'
-import { findToken } from './locations.js'
+import { checkHeaderSyntax, type FoundToken, findToken } from './locations.js'
 import { type ErrorResponse, renderError } from './responses.js'
 import {
   type CreateTokenOptions,
@@ -30,7 +31,15 @@ import {
   type TokenState,
   VerifiedTokenCache,
 } from './tokens.js'
-import type { AuthContext, DecodedToken, RequestView, StandardClaims, TokenClaims } from './types.js'
+import type {
+  AuthContext,
+  DecodedToken,
+  RequestView,
+  StandardClaims,
+  TokenClaims,
+  TokenHeader,
+  TokenType,
+} from './types.js'
 
 /** Options of a guard; the same in every adapter. */
 export interface GuardOptions {
@@ -99,8 +108,21 @@ export interface Auth<User = string, Claims extends object = Record<string, unkn
   ): IssuedToken<Claims>
   /** Verifies a token (signature, exp, nbf, aud, iss, type). Does not ask the revocation store. */
   decodeToken(token: string, options?: DecodeOptions): DecodedToken<Claims>
-  /** The request guard: finds, verifies and checks a token, loads the user. Throws AuthError. */
+  /** The request guard: finds, verifies and checks a token, loads the user. Rejects with AuthError. */
   authenticate(request: RequestView, options?: GuardOptions): Promise<AuthContext<User, Claims>>
+  /**
+   * The same guard for adapter authors: returns the context itself when nothing had to wait (a
+   * revocation store and user loader that answered synchronously), a promise otherwise; throws or
+   * rejects with AuthError. Saves a promise and its microtasks on every request of a hot path.
+   *
+   * @example
+   * ```ts
+   * const result = auth.check(view)
+   * if (isThenable(result)) result.then(proceed, refuse)
+   * else proceed(result)
+   * ```
+   */
+  check(request: RequestView, options?: GuardOptions): Awaitable<AuthContext<User, Claims>>
   /** Headers the adapter adds to the response of a guarded request (implicit refresh cookies). */
   responseHeaders(context: AuthContext<User, Claims>): Record<string, string[]> | undefined
   /** Logs a user in: tokens, cookies, `login` event. Refuses inactive users unless forced. */
@@ -129,6 +151,7 @@ export interface Auth<User = string, Claims extends object = Record<string, unkn
 }
 
 const NO_STORE = 'no-store'
+const NO_OPTIONS: GuardOptions = Object.freeze({})
 
 /**
  * What `invalidAsAnonymous` tolerates: a token that is bad in itself. Not CSRF failures, inactive
@@ -219,13 +242,18 @@ export function createAuth<User = string, Claims extends object = Record<string,
     }
   }
 
-  async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  /** A store that threw or rejected: reported once, and the request fails closed (503). */
+  function storeFailure(error: unknown): RevocationUnavailableError {
+    if (events.has('revocationUnavailable')) events.emit('revocationUnavailable', { error })
+    else console.error('latchkey: revocation store unavailable', error)
+    return new RevocationUnavailableError({ cause: error })
+  }
+
+  async function storeCall<T>(call: () => Awaitable<T>): Promise<T> {
     try {
       return await call()
     } catch (error) {
-      if (events.has('revocationUnavailable')) events.emit('revocationUnavailable', { error })
-      else console.error('latchkey: revocation store unavailable', error)
-      throw new RevocationUnavailableError({ cause: error })
+      throw storeFailure(error)
     }
   }
 
@@ -233,97 +261,183 @@ export function createAuth<User = string, Claims extends object = Record<string,
     return list.map(serializeCookie)
   }
 
-  async function authenticate(
-    view: RequestView,
-    opts: GuardOptions = {},
-  ): Promise<AuthContext<User, Claims>> {
+  /** What the synchronous part of the guard learned, handed to the steps that may wait. */
+  interface Verified {
+    found: FoundToken
+    header: TokenHeader
+    claims: TokenClaims<Claims>
+    type: TokenType
+    sub: string
+    now: number
+    fresh: boolean
+  }
+
+  /**
+   * The guard. Each step that may wait (revocation store, `checkClaims`, `loadUser`) continues
+   * synchronously when its answer is not a promise, so with a memory store and a synchronous user
+   * loader a request is authenticated without a single promise. Throws or rejects with AuthError.
+   */
+  function check(view: RequestView, opts: GuardOptions = NO_OPTIONS): Awaitable<AuthContext<User, Claims>> {
     // CORS preflights carry no credentials; guards let them through untouched.
     if (view.method === 'OPTIONS') return anonymous()
-    const type = opts.refresh ? 'refresh' : 'access'
-    const locations = opts.locations ?? (type === 'access' ? config.accessLocations : config.refreshLocations)
-    let found: ReturnType<typeof findToken> | undefined
+    const type: TokenType = opts.refresh ? 'refresh' : 'access'
+    let found: FoundToken | undefined
     try {
-      found = findToken(config, view, type, locations)
-      const { header, claims } = decodeToken<Claims>(state, found.token)
-      if (found.location === 'cookies') checkCsrf(config, view, claims.csrf)
-      if (claims.type !== type) throw new WrongTokenTypeError(type)
-      const sub = subOf(claims)
-      const now = config.clock()
-      const fresh = isFresh(claims, now)
-      if (opts.fresh && !fresh) {
-        events.emit('needsFresh', { sub, claims })
-        throw new FreshTokenRequiredError()
-      }
-      if (store && !opts.skipRevocation) {
-        const ref = tokenRef(claims)
-        if (await storeCall(() => store.isRevoked(ref))) {
-          events.emit('tokenRevoked', { sub, claims })
-          throw new TokenRevokedError()
-        }
-      }
-      if (checkClaims) {
-        let ok: boolean
-        try {
-          ok = await checkClaims(claims, header)
-        } catch (err) {
-          if (err instanceof AuthError) throw err
-          throw Object.assign(new ClaimsRejectedError(), { cause: err })
-        }
-        if (!ok) throw new ClaimsRejectedError()
-      }
-      let user = sub as unknown as User
-      if (loadUser) {
-        const loaded = await loadUser(sub, claims)
-        if (loaded === null || loaded === undefined) throw new UserNotFoundError()
-        user = loaded
-      }
-      if (isActive && !isActive(user)) throw new UserInactiveError()
-      if (events.has('userLoaded')) events.emit('userLoaded', { user, sub, claims })
-      const context: AuthContext<User, Claims> = {
-        isAuthenticated: true,
-        user,
-        sub,
-        claims,
-        header,
-        token: found.token,
-        location: found.location,
+      found = findToken(
+        config,
+        view,
         type,
-        fresh,
-      }
-      if (
-        config.implicitRefreshWindowMs !== false &&
-        found.location === 'cookies' &&
-        type === 'access' &&
-        claims.exp !== undefined &&
-        claims.exp * 1000 - now < config.implicitRefreshWindowMs
-      ) {
-        // The user only when it can be turned back into an identity; otherwise the identity itself.
-        const subject = loadUser && options.identify ? user : sub
-        const next = createToken<Claims>(state, 'access', subject, {
-          csrf: claims.csrf,
-          family: claims.fam,
-          claims: customClaims(claims, subject),
-        })
-        pending.set(
-          context,
-          setCookies(tokenCookies(config, 'access', next.token, next.claims.csrf, undefined)),
-        )
-      }
-      return context
+        opts.locations ?? (type === 'access' ? config.accessLocations : config.refreshLocations),
+      )
+      const result = revocationStep(verify(view, found, type, opts), opts)
+      if (!isThenable(result)) return result
+      const where = found
+      return result.then(undefined, (err: unknown) => refuse(err, opts, type, where))
     } catch (err) {
-      if (!(err instanceof AuthError)) throw err
-      if (
-        opts.optional &&
-        (err.code === 'TOKEN_MISSING' || (opts.invalidAsAnonymous && ANONYMOUS_IF_INVALID.has(err.code)))
-      ) {
-        return anonymous()
-      }
-      // An expired cookie is cleared, so the browser stops sending it and the page knows to refresh.
-      if (err instanceof TokenExpiredError && found?.location === 'cookies') {
-        err.headers['set-cookie'] = setCookies(clearingCookies(config, [type]))
-      }
-      events.emit('unauthorized', { error: err })
+      return refuse(err, opts, type, found)
+    }
+  }
+
+  /** Signature, claims, CSRF, token type and freshness: everything that never waits. */
+  function verify(view: RequestView, found: FoundToken, type: TokenType, opts: GuardOptions): Verified {
+    let header: TokenHeader
+    let claims: TokenClaims<Claims>
+    try {
+      ;({ header, claims } = decodeToken<Claims>(state, found.token))
+    } catch (err) {
+      // The header's syntax is checked only now that the token failed: a header that breaks it can
+      // never hold a valid token (its characters are outside base64url), so valid requests skip the scan.
+      if (found.location === 'headers') checkHeaderSyntax(config, found.token)
       throw err
+    }
+    if (found.location === 'cookies') checkCsrf(config, view, claims.csrf)
+    if (claims.type !== type) throw new WrongTokenTypeError(type)
+    const sub = subOf(claims)
+    const now = config.clock()
+    const fresh = isFresh(claims, now)
+    if (opts.fresh && !fresh) {
+      events.emit('needsFresh', { sub, claims })
+      throw new FreshTokenRequiredError()
+    }
+    return { found, header, claims, type, sub, now, fresh }
+  }
+
+  function revocationStep(v: Verified, opts: GuardOptions): Awaitable<AuthContext<User, Claims>> {
+    if (!store || opts.skipRevocation) return claimsStep(v)
+    let revoked: Awaitable<boolean>
+    try {
+      revoked = store.isRevoked(tokenRef(v.claims))
+    } catch (error) {
+      throw storeFailure(error)
+    }
+    if (!isThenable(revoked)) return afterRevocation(v, revoked)
+    return revoked.then(
+      (answer) => afterRevocation(v, answer),
+      (error: unknown) => {
+        throw storeFailure(error)
+      },
+    )
+  }
+
+  function afterRevocation(v: Verified, revoked: boolean): Awaitable<AuthContext<User, Claims>> {
+    if (revoked) {
+      events.emit('tokenRevoked', { sub: v.sub, claims: v.claims })
+      throw new TokenRevokedError()
+    }
+    return claimsStep(v)
+  }
+
+  function claimsStep(v: Verified): Awaitable<AuthContext<User, Claims>> {
+    if (!checkClaims) return userStep(v)
+    const rejected = (err: unknown): never => {
+      if (err instanceof AuthError) throw err
+      throw Object.assign(new ClaimsRejectedError(), { cause: err })
+    }
+    let ok: Awaitable<boolean>
+    try {
+      ok = checkClaims(v.claims, v.header)
+    } catch (err) {
+      return rejected(err)
+    }
+    const next = (answer: boolean) => {
+      if (!answer) throw new ClaimsRejectedError()
+      return userStep(v)
+    }
+    return isThenable(ok) ? ok.then(next, rejected) : next(ok)
+  }
+
+  function userStep(v: Verified): Awaitable<AuthContext<User, Claims>> {
+    if (!loadUser) return finish(v, v.sub as unknown as User)
+    const loaded = loadUser(v.sub, v.claims)
+    return isThenable(loaded) ? loaded.then((user) => finish(v, user)) : finish(v, loaded)
+  }
+
+  function finish(v: Verified, loaded: User | null | undefined): AuthContext<User, Claims> {
+    if (loadUser && (loaded === null || loaded === undefined)) throw new UserNotFoundError()
+    const user = loaded as User
+    const { claims, sub, found, now } = v
+    if (isActive && !isActive(user)) throw new UserInactiveError()
+    if (events.has('userLoaded')) events.emit('userLoaded', { user, sub, claims })
+    const context: AuthContext<User, Claims> = {
+      isAuthenticated: true,
+      user,
+      sub,
+      claims,
+      header: v.header,
+      token: found.token,
+      location: found.location,
+      type: v.type,
+      fresh: v.fresh,
+    }
+    if (
+      config.implicitRefreshWindowMs !== false &&
+      found.location === 'cookies' &&
+      v.type === 'access' &&
+      claims.exp !== undefined &&
+      claims.exp * 1000 - now < config.implicitRefreshWindowMs
+    ) {
+      // The user only when it can be turned back into an identity; otherwise the identity itself.
+      const subject = loadUser && options.identify ? user : sub
+      const next = createToken<Claims>(state, 'access', subject, {
+        csrf: claims.csrf,
+        family: claims.fam,
+        claims: customClaims(claims, subject),
+      })
+      pending.set(
+        context,
+        setCookies(tokenCookies(config, 'access', next.token, next.claims.csrf, undefined)),
+      )
+    }
+    return context
+  }
+
+  /** A refused request: anonymous where the guard allows it, else the error (events, cookie clearing). */
+  function refuse(
+    err: unknown,
+    opts: GuardOptions,
+    type: TokenType,
+    found: FoundToken | undefined,
+  ): AuthContext<User, Claims> {
+    if (!(err instanceof AuthError)) throw err
+    if (
+      opts.optional &&
+      (err.code === 'TOKEN_MISSING' || (opts.invalidAsAnonymous && ANONYMOUS_IF_INVALID.has(err.code)))
+    ) {
+      return anonymous()
+    }
+    // An expired cookie is cleared, so the browser stops sending it and the page knows to refresh.
+    if (err instanceof TokenExpiredError && found?.location === 'cookies') {
+      err.headers['set-cookie'] = setCookies(clearingCookies(config, [type]))
+    }
+    events.emit('unauthorized', { error: err })
+    throw err
+  }
+
+  function authenticate(view: RequestView, opts?: GuardOptions): Promise<AuthContext<User, Claims>> {
+    try {
+      return Promise.resolve(check(view, opts))
+    } catch (err) {
+      return Promise.reject(err)
     }
   }
 
@@ -430,6 +544,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
     issueToken: (type, subject, opts) => createToken<Claims>(state, type, subject, opts),
     decodeToken: (token, opts) => decodeToken<Claims>(state, token, opts),
     authenticate,
+    check,
     responseHeaders(context) {
       const cookies = pending.get(context)
       return cookies && !loggedOut.has(context) ? { 'set-cookie': cookies } : undefined

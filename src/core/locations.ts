@@ -23,6 +23,21 @@ function describe(config: ResolvedConfig, location: TokenLocation, type: TokenTy
 
 const BAD_CHARS = /[\s,;"]/
 
+/**
+ * Refuses a header token with characters no token has (space, comma, semicolon, quote), with a
+ * message that names the header's expected form. Called only once a header token failed to verify:
+ * such a token can never verify, so a valid request skips scanning the whole token.
+ */
+export function checkHeaderSyntax(config: ResolvedConfig, token: string): void {
+  if (!BAD_CHARS.test(token)) return
+  const type = config.headerType
+  throw new TokenInvalidError(
+    type === ''
+      ? `${config.headerName} header must hold only the token`
+      : `${config.headerName} header must be exactly "${type} <token>"`,
+  )
+}
+
 function fromHeader(config: ResolvedConfig, view: RequestView): string | undefined {
   let value = view.header(config.headerNameLower)
   if (Array.isArray(value)) {
@@ -31,19 +46,16 @@ function fromHeader(config: ResolvedConfig, view: RequestView): string | undefin
   }
   if (value === undefined || value === '') return undefined
   const type = config.headerType
-  if (type === '') {
-    if (BAD_CHARS.test(value))
-      throw new TokenInvalidError(`${config.headerName} header must hold only the token`)
-    return value
-  }
+  if (type === '') return value
   const space = value.indexOf(' ')
   const scheme = space < 0 ? value : value.slice(0, space)
   // Another scheme (Basic, ...) is simply not our token: fall through to the next location.
   if (scheme.length !== type.length || scheme.toLowerCase() !== type.toLowerCase()) return undefined
   const token = space < 0 ? '' : value.slice(space + 1)
-  if (token === '' || BAD_CHARS.test(token)) {
+  if (token === '') {
     throw new TokenInvalidError(`${config.headerName} header must be exactly "${type} <token>"`)
   }
+  // Characters that cannot be in a token are reported by checkHeaderSyntax if the token fails.
   return token
 }
 
@@ -99,26 +111,30 @@ export function findToken(
 export function cookieReader(header: string | string[] | undefined): (name: string) => string | undefined {
   let jar: Map<string, string> | undefined
   return (name) => {
-    if (!jar) {
-      jar = new Map()
-      const raw = Array.isArray(header) ? header.join('; ') : (header ?? '')
-      for (const part of raw.split(';')) {
-        const eq = part.indexOf('=')
-        if (eq < 0) continue
-        const key = part.slice(0, eq).trim()
-        if (!key || jar.has(key)) continue
-        let value = part.slice(eq + 1).trim()
-        if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
-        if (value.includes('%')) {
-          try {
-            value = decodeURIComponent(value)
-          } catch {
-            // keep the raw value; a token with a stray % is refused by the decoder anyway
-          }
-        }
-        jar.set(key, value)
-      }
-    }
+    jar ??= parseCookieHeader(header)
     return jar.get(name)
   }
+}
+
+/** The cookies of a raw Cookie header by name; the first occurrence of a name wins. */
+export function parseCookieHeader(header: string | string[] | undefined): Map<string, string> {
+  const jar = new Map<string, string>()
+  const raw = Array.isArray(header) ? header.join('; ') : (header ?? '')
+  for (const part of raw.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq < 0) continue
+    const key = part.slice(0, eq).trim()
+    if (!key || jar.has(key)) continue
+    let value = part.slice(eq + 1).trim()
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    if (value.includes('%')) {
+      try {
+        value = decodeURIComponent(value)
+      } catch {
+        // keep the raw value; a token with a stray % is refused by the decoder anyway
+      }
+    }
+    jar.set(key, value)
+  }
+  return jar
 }

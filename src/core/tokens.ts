@@ -218,20 +218,39 @@ function parseSegment(segment: string, what: string): Record<string, unknown> {
   const bytes = decodeBase64url(segment)
   if (!bytes) throw invalid(`${what} is not canonical base64url`)
   let value: unknown
+  let text: string
   try {
     // Fatal decoding: invalid UTF-8 is refused (as jose does), never replaced with U+FFFD, so two
     // different byte strings can never decode to the same claims.
     // ASCII (nearly every token) is valid UTF-8 as it stands: skip the slower strict decoder.
-    value = JSON.parse(isAscii(bytes) ? bytes.toString('latin1') : strictUtf8.decode(bytes))
+    text = isAscii(bytes) ? bytes.toString('latin1') : strictUtf8.decode(bytes)
+    value = JSON.parse(text)
   } catch {
     throw invalid(`${what} is not UTF-8 JSON`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw invalid(`${what} is not a JSON object`)
+  // Frozen, nested values too: a cached token's claims are shared by every request that presents it,
+  // so one request pushing to `claims.roles` must not change what the next one sees. Most payloads
+  // hold no nested object or array (no `{` or `[` after the first character): freeze just the top.
+  if (text.indexOf('{', 1) < 0 && text.indexOf('[') < 0) Object.freeze(value)
+  else deepFreeze(value)
   return value as Record<string, unknown>
 }
 
+// The header segment of the last token, checked first: comparing it costs less than hashing it.
+let lastSegment = ''
+let lastHeader: TokenHeader | undefined
+
 function parseHeader(segment: string): TokenHeader {
+  if (lastHeader !== undefined && segment === lastSegment) return lastHeader
+  const header = cachedHeader(segment)
+  lastSegment = segment
+  lastHeader = header
+  return header
+}
+
+function cachedHeader(segment: string): TokenHeader {
   const cached = headerCache.get(segment)
   if (cached) return cached
   const header = parseSegment(segment, 'header')
@@ -240,7 +259,6 @@ function parseHeader(segment: string): TokenHeader {
   if (header.crit !== undefined) throw invalid('unsupported critical header parameters')
   if (header.kid !== undefined && typeof header.kid !== 'string') throw invalid('kid must be a string')
   if (headerCache.size >= HEADER_CACHE_MAX) headerCache.delete(headerCache.keys().next().value!)
-  deepFreeze(header)
   headerCache.set(segment, header as TokenHeader)
   return header as TokenHeader
 }
@@ -273,13 +291,15 @@ function keyFor(state: TokenState, header: TokenHeader): LoadedKey {
   throw invalid('algorithm not allowed')
 }
 
+const NO_DECODE_OPTIONS: DecodeOptions = Object.freeze({})
+
 const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
 /**
  * A cheap fingerprint of a token: FNV-1a of its last 8 characters (the signature's tail). Only a
  * hint for the admission filter; the cache itself is keyed by the exact text.
  */
-function fingerprint(token: string): number {
+export function fingerprint(token: string): number {
   let h = 0x811c9dc5
   for (let i = Math.max(0, token.length - 8); i < token.length; i++) {
     h = Math.imul(h ^ token.charCodeAt(i), 0x01000193)
@@ -307,14 +327,13 @@ export class VerifiedTokenCache {
     this.seen = new Int32Array(slots)
     this.mask = slots - 1
   }
-  get(token: string): DecodedToken<object> | undefined {
-    const fp = fingerprint(token)
+  /** The cached verification of `token`, whose fingerprint is `fp`. */
+  get(token: string, fp: number): DecodedToken<object> | undefined {
     // Not verified lately (as far as the filter knows): skip hashing the whole text.
     if (this.seen[fp & this.mask] !== fp) return undefined
     return this.entries.get(token)
   }
-  set(token: string, decoded: DecodedToken<object>): void {
-    const fp = fingerprint(token)
+  set(token: string, fp: number, decoded: DecodedToken<object>): void {
     const slot = fp & this.mask
     if (this.seen[slot] !== fp) {
       this.seen[slot] = fp
@@ -343,17 +362,26 @@ function checkTime(config: ResolvedConfig, claims: Record<string, unknown>, opti
 export function decodeToken<Claims extends object>(
   state: TokenState,
   token: unknown,
-  options: DecodeOptions = {},
+  options: DecodeOptions = NO_DECODE_OPTIONS,
 ): DecodedToken<Claims> {
-  const { config } = state
+  const { config, cache } = state
   if (typeof token !== 'string' || token.length === 0) throw invalid('not a string')
   if (token.length > config.maxTokenLength) throw invalid('too long')
-  let decoded = state.cache?.get(token)
+  if (!cache) return checkType(verifyToken(state, token, options), options)
+  const fp = fingerprint(token)
+  let decoded = cache.get(token, fp)
   if (decoded) checkTime(config, decoded.claims as unknown as Record<string, unknown>, options)
   else {
     decoded = verifyToken(state, token, options)
-    state.cache?.set(token, decoded)
+    cache.set(token, fp, decoded)
   }
+  return checkType(decoded, options)
+}
+
+function checkType<Claims extends object>(
+  decoded: DecodedToken<object>,
+  options: DecodeOptions,
+): DecodedToken<Claims> {
   if (options.type && decoded.claims.type !== options.type) throw new WrongTokenTypeError(options.type)
   return decoded as DecodedToken<Claims>
 }
@@ -394,9 +422,7 @@ function verifyToken(state: TokenState, token: string, options: DecodeOptions): 
     throw invalid('fresh must be a boolean or a number')
   if (claims.csrf !== undefined && typeof claims.csrf !== 'string') throw invalid('csrf must be a string')
   if (claims.fam !== undefined && typeof claims.fam !== 'string') throw invalid('fam must be a string')
-  // Frozen, nested values too: a cached token's claims are shared by every request that presents it,
-  // so one request pushing to `claims.roles` must not change what the next one sees.
-  return { header, claims: deepFreeze(claims) as unknown as TokenClaims<object> }
+  return { header, claims: claims as unknown as TokenClaims<object> }
 }
 
 /** Freezes a parsed JSON value and every object and array in it (iteratively: nesting can be deep). */

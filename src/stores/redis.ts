@@ -253,7 +253,8 @@ export class RedisRevocationStore implements RevocationStore {
     subscriber.on('end', () => this.#cacheDown())
   }
 
-  async isRevoked(token: TokenRef): Promise<boolean> {
+  /** A promise when Redis is asked; a plain boolean when the local cache knows the answer. */
+  isRevoked(token: TokenRef): boolean | Promise<boolean> {
     const prefix = this.#prefix
     const tokenKey = `${prefix}t:${token.jti}`
     const identityKey = `${prefix}i:${token.sub}`
@@ -271,7 +272,16 @@ export class RedisRevocationStore implements RevocationStore {
       }
       this.#misses++
     }
+    return this.#ask(token.issuedAt, tokenKey, identityKey, familyKey)
+  }
 
+  async #ask(
+    issuedAt: number,
+    tokenKey: string,
+    identityKey: string,
+    familyKey: string | undefined,
+  ): Promise<boolean> {
+    const cache = this.#cache
     if (this.client.status !== 'ready') await this.#connected()
     const epoch = this.#epoch
     const values =
@@ -290,7 +300,7 @@ export class RedisRevocationStore implements RevocationStore {
       this.#remember(cache, identityKey, cutoff, staleAt)
       if (familyKey !== undefined) this.#remember(cache, familyKey, revokedFamily, staleAt)
     }
-    return revoked(revokedToken, revokedFamily, cutoff, token.issuedAt, Date.now())
+    return revoked(revokedToken, revokedFamily, cutoff, issuedAt, Date.now())
   }
 
   async revokeToken(jti: string, expiresAt: number): Promise<void> {

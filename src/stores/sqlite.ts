@@ -192,7 +192,8 @@ export class SqliteRevocationStore implements RevocationStore {
     }
   }
 
-  async isRevoked(token: TokenRef): Promise<boolean> {
+  /** Answers synchronously (better-sqlite3 is synchronous): the guard needs no promise for it. */
+  isRevoked(token: TokenRef): boolean {
     const now = this.#now()
     const revoked = this.#isRevoked.get(
       token.jti,

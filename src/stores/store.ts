@@ -1,3 +1,5 @@
+import type { Awaitable } from '../internal/awaitable.js'
+
 /**
  * The revocation contract. Small on purpose: a store remembers revoked token ids, revoked refresh
  * families, per-identity cut-off times (logout everywhere) and which refresh tokens were already
@@ -10,9 +12,11 @@
 export interface RevocationStore {
   /**
    * One call per guarded request: is this token revoked by id, by family, or by an identity cut-off
-   * later than its issue time? Implementations answer in one round trip where they can.
+   * later than its issue time? Implementations answer in one round trip where they can, and
+   * synchronously (a plain boolean, not a promise) when they know without I/O: the guard then
+   * authenticates the request without waiting for a microtask.
    */
-  isRevoked(token: TokenRef): Promise<boolean>
+  isRevoked(token: TokenRef): Awaitable<boolean>
   /** Revokes one token id until `expiresAt`. Idempotent. */
   revokeToken(jti: string, expiresAt: number): Promise<void>
   /** Revokes every token of a refresh family (one login) until `expiresAt`. Idempotent. */

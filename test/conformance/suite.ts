@@ -187,7 +187,7 @@ export function runConformance(adapter: string, start: StartApp): void {
       })
     }
 
-    const failing = memory()
+    const failing: RevocationStore = memory()
     failing.isRevoked = () => Promise.reject(new Error('store down'))
     const auths: Record<ConfigName, Auth<User>> = {
       headers: makeAuth({ tokenLocations: ['headers'] }),

@@ -889,7 +889,8 @@ describe('checkClaims', () => {
 
 describe('revocation', () => {
   it('asks the store with the token reference and refuses revoked tokens', async () => {
-    const { auth, store } = setup()
+    const { auth, store: memoryStore } = setup()
+    const store: RevocationStore = memoryStore
     const seen: TokenRef[] = []
     const original = store.isRevoked.bind(store)
     store.isRevoked = async (ref) => {
