@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
-import { type Auth, type AuthContext, isAuthError } from '../index.js'
+import { type Auth, type AuthContext, isAuthError, isThenable } from '../index.js'
 import {
   type AdapterGuardOptions,
   type ClaimsOf,
@@ -132,19 +132,31 @@ export function latchkey<User, Claims extends object>(
   function guard(guardOptions: AdapterGuardOptions): RequestHandler {
     const mode = guardOptions.handleErrors ?? adapterMode
     const coreGuard = coreOptions(guardOptions)
+    const accept = (context: AuthContext<never, never>, req: Request, res: Response, next: NextFunction) => {
+      req.auth = context as unknown as Request['auth']
+      if (addsHeaders) hookResponse(core, req, res)
+      next()
+    }
+    const refuse = (error: unknown, res: Response, next: NextFunction) => {
+      // Not ours (a failing user loader, say): the framework's 500, as for any other handler.
+      if (!isAuthError(error) || mode === 'framework' || res.headersSent) next(error)
+      else sendNodeError(res, core.errorResponse(error))
+    }
     return function latchkeyGuard(req: Request, res: Response, next: NextFunction): void {
-      core.authenticate(nodeRequestView(req, req.body), coreGuard).then(
-        (context) => {
-          req.auth = context as unknown as Request['auth']
-          if (addsHeaders) hookResponse(core, req, res)
-          next()
-        },
-        (error: unknown) => {
-          // Not ours (a failing user loader, say): the framework's 500, as for any other handler.
-          if (!isAuthError(error) || mode === 'framework' || res.headersSent) next(error)
-          else sendNodeError(res, core.errorResponse(error))
-        },
-      )
+      let result: ReturnType<typeof core.check>
+      try {
+        result = core.check(nodeRequestView(req, req.body), coreGuard)
+      } catch (error) {
+        refuse(error, res, next)
+        return
+      }
+      // A synchronous answer (memory store, synchronous loader) goes on without a promise.
+      if (isThenable(result))
+        result.then(
+          (context) => accept(context, req, res, next),
+          (error) => refuse(error, res, next),
+        )
+      else accept(result, req, res, next)
     }
   }
 

@@ -14,9 +14,15 @@
  * }
  * ```
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify'
 import fp from 'fastify-plugin'
-import { type Auth, type AuthContext, isAuthError } from '../index.js'
+import { type Auth, type AuthContext, isAuthError, isThenable } from '../index.js'
 import {
   type AdapterGuardOptions,
   type ClaimsOf,
@@ -49,10 +55,11 @@ export type RegisteredUser = UserOf<Register>
 export type RegisteredClaims = ClaimsOf<Register>
 
 /**
- * A guard: an async hook for a route's `onRequest`, `preValidation` or `preHandler` (or `app.addHook`).
- * It answers auth errors itself (unless `handleErrors: 'framework'`), and otherwise sets `request.auth`.
+ * A guard: a callback hook for a route's `onRequest`, `preValidation` or `preHandler` (or
+ * `app.addHook`). It answers auth errors itself (unless `handleErrors: 'framework'`), and otherwise
+ * sets `request.auth` and calls `done`.
  */
-export type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+export type AuthHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -122,17 +129,34 @@ const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) =
   function guard(guardOptions: AdapterGuardOptions): AuthHook {
     const mode = guardOptions.handleErrors ?? adapterMode
     const coreGuard = coreOptions(guardOptions)
-    return async function latchkeyGuard(request, reply) {
+    const refuse = (error: unknown, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      // Not ours (a failing user loader, say): Fastify's 500, as for any other hook.
+      if (!isAuthError(error) || mode === 'framework') done(error as Error)
+      // Answered here: Fastify runs nothing more of the route once the reply is sent.
+      else sendError(auth, reply, error)
+    }
+    // A callback hook rather than an async one: a synchronous answer from the core (memory store,
+    // synchronous loader) then goes on without a promise or a microtask.
+    return function latchkeyGuard(request, reply, done) {
+      let result: ReturnType<typeof auth.check>
       try {
-        const context = await auth.authenticate(nodeRequestView(request.raw, request.body), coreGuard)
-        request.auth = context as unknown as FastifyRequest['auth']
+        result = auth.check(nodeRequestView(request.raw, request.body), coreGuard)
       } catch (error) {
-        // Not ours (a failing user loader, say): Fastify's 500, as for any other hook.
-        if (!isAuthError(error) || mode === 'framework') throw error
-        // An async hook that answers must return the reply, or Fastify runs the handler too.
-        return sendError(auth, reply, error)
+        refuse(error, reply, done)
+        return
       }
-      return undefined
+      if (isThenable(result)) {
+        result.then(
+          (context) => {
+            request.auth = context as unknown as FastifyRequest['auth']
+            done()
+          },
+          (error: unknown) => refuse(error, reply, done),
+        )
+      } else {
+        request.auth = result as unknown as FastifyRequest['auth']
+        done()
+      }
     }
   }
 

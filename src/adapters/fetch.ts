@@ -3,7 +3,14 @@
  * Cloudflare workers, Node with any fetch bridge). There is no middleware chain to hook into, so the
  * handler asks and then builds its response with the headers it is given.
  */
-import { type Auth, type AuthContext, type AuthError, type GuardOptions, isAuthError } from '../index.js'
+import {
+  type Auth,
+  type AuthContext,
+  type AuthError,
+  type GuardOptions,
+  isAuthError,
+  isThenable,
+} from '../index.js'
 import {
   type HeaderSource,
   readJsonBody,
@@ -59,7 +66,8 @@ export async function verifyRequest<User, Claims extends object>(
   const body = wantsJsonBody(auth, options) ? await readJsonBody(request) : undefined
   let context: AuthContext<User, Claims>
   try {
-    context = await auth.authenticate(webRequestView(request, body), options)
+    const result = auth.check(webRequestView(request, body), options)
+    context = isThenable(result) ? await result : result
   } catch (error) {
     if (!isAuthError(error)) throw error
     return { ok: false, response: webErrorResponse(auth.errorResponse(error)) }

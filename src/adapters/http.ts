@@ -6,9 +6,14 @@
  * Runs on every runtime and needs no Node types (the Node shapes below are structural), so the Hono
  * and fetch adapters load it on Bun, Deno and workers, and type-check there without @types/node.
  */
-
-import { parseCookieHeader } from '../core/locations.js'
-import type { Auth, ErrorResponse, GuardOptions, RequestView, TokenLocation } from '../index.js'
+import {
+  type Auth,
+  cookieReader,
+  type ErrorResponse,
+  type GuardOptions,
+  type RequestView,
+  type TokenLocation,
+} from '../index.js'
 
 /**
  * Who answers an AuthError: `'respond'` (default) makes the guard send the error response itself, so
@@ -113,7 +118,7 @@ function rawValues(raw: string[], name: string): string[] {
 abstract class LazyView implements RequestView {
   readonly method: string
   readonly body: unknown
-  #cookies: Map<string, string> | undefined
+  #cookie: ((name: string) => string | undefined) | undefined
   #query: URLSearchParams | undefined
   constructor(
     method: string | undefined,
@@ -126,8 +131,8 @@ abstract class LazyView implements RequestView {
   abstract header(name: string): string | string[] | undefined
   protected abstract cookieHeader(): string | string[] | undefined
   cookie(name: string): string | undefined {
-    this.#cookies ??= parseCookieHeader(this.cookieHeader())
-    return this.#cookies.get(name)
+    this.#cookie ??= cookieReader(this.cookieHeader())
+    return this.#cookie(name)
   }
   query(name: string): string | string[] | undefined {
     this.#query ??= parseQuery(this.url)

@@ -47,6 +47,10 @@ function fromHeader(config: ResolvedConfig, view: RequestView): string | undefin
   if (value === undefined || value === '') return undefined
   const type = config.headerType
   if (type === '') return value
+  // The usual spelling ("Bearer <token>") needs no lower-casing.
+  if (value.length > type.length + 1 && value.startsWith(type) && value.charCodeAt(type.length) === 32) {
+    return value.slice(type.length + 1)
+  }
   const space = value.indexOf(' ')
   const scheme = space < 0 ? value : value.slice(0, space)
   // Another scheme (Basic, ...) is simply not our token: fall through to the next location.
@@ -111,30 +115,26 @@ export function findToken(
 export function cookieReader(header: string | string[] | undefined): (name: string) => string | undefined {
   let jar: Map<string, string> | undefined
   return (name) => {
-    jar ??= parseCookieHeader(header)
-    return jar.get(name)
-  }
-}
-
-/** The cookies of a raw Cookie header by name; the first occurrence of a name wins. */
-export function parseCookieHeader(header: string | string[] | undefined): Map<string, string> {
-  const jar = new Map<string, string>()
-  const raw = Array.isArray(header) ? header.join('; ') : (header ?? '')
-  for (const part of raw.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq < 0) continue
-    const key = part.slice(0, eq).trim()
-    if (!key || jar.has(key)) continue
-    let value = part.slice(eq + 1).trim()
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
-    if (value.includes('%')) {
-      try {
-        value = decodeURIComponent(value)
-      } catch {
-        // keep the raw value; a token with a stray % is refused by the decoder anyway
+    if (!jar) {
+      jar = new Map()
+      const raw = Array.isArray(header) ? header.join('; ') : (header ?? '')
+      for (const part of raw.split(';')) {
+        const eq = part.indexOf('=')
+        if (eq < 0) continue
+        const key = part.slice(0, eq).trim()
+        if (!key || jar.has(key)) continue
+        let value = part.slice(eq + 1).trim()
+        if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+        if (value.includes('%')) {
+          try {
+            value = decodeURIComponent(value)
+          } catch {
+            // keep the raw value; a token with a stray % is refused by the decoder anyway
+          }
+        }
+        jar.set(key, value)
       }
     }
-    jar.set(key, value)
+    return jar.get(name)
   }
-  return jar
 }

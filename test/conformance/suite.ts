@@ -157,7 +157,7 @@ const CSRF_ACCESS = 'csrf_access_token'
 const CSRF_REFRESH = 'csrf_refresh_token'
 const COOKIE_NAMES = [ACCESS, REFRESH, CSRF_ACCESS, CSRF_REFRESH]
 
-type ConfigName = 'headers' | 'cookies' | 'all' | 'implicit' | 'broken'
+type ConfigName = 'headers' | 'cookies' | 'all' | 'implicit' | 'broken' | 'async'
 
 /** Sends raw request lines (a `Connection: close` request) and reads the status and body. */
 async function rawRequest(base: string, lines: string[]): Promise<{ status: number; body: string }> {
@@ -189,6 +189,13 @@ export function runConformance(adapter: string, start: StartApp): void {
 
     const failing: RevocationStore = memory()
     failing.isRevoked = () => Promise.reject(new Error('store down'))
+    // The other configurations answer synchronously (memory store, loader over a Map), which the
+    // guard handles without a promise; this one makes every step wait, as a database would.
+    const later = <T>(value: T) => new Promise<T>((resolve) => setImmediate(resolve, value))
+    const waitingMemory = memory()
+    const answerNow = waitingMemory.isRevoked.bind(waitingMemory)
+    const waiting: RevocationStore = waitingMemory
+    waiting.isRevoked = (ref) => later(answerNow(ref))
     const auths: Record<ConfigName, Auth<User>> = {
       headers: makeAuth({ tokenLocations: ['headers'] }),
       cookies: makeAuth({
@@ -202,6 +209,14 @@ export function runConformance(adapter: string, start: StartApp): void {
         implicitRefresh: { window: '5m' },
       }),
       broken: makeAuth({ tokenLocations: ['headers'] }, failing),
+      async: makeAuth(
+        {
+          tokenLocations: ['headers'],
+          loadUser: (id) => later(findUser(id) ?? null),
+          checkClaims: (claims) => later(claims.blocked !== true),
+        },
+        waiting,
+      ),
     }
     auths.broken.on('revocationUnavailable', () => {}) // expected here; keeps the default log quiet
     const apps = {} as Record<ConfigName, RunningApp>
@@ -541,6 +556,39 @@ export function runConformance(adapter: string, start: StartApp): void {
         else if (status === 401)
           expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/)
         if (code === 'REVOCATION_UNAVAILABLE') expect(reply.headers.get('retry-after')).toBe('1')
+      })
+    })
+
+    describe('a store, claims check and user loader that answer with promises', () => {
+      const bearer = (token: string) => ({ bearer: token })
+      it('authenticates, and a login, refresh and logout cycle works', async () => {
+        const base = url('async')
+        const { body } = await login('async')
+        const me = await call(base, 'GET', '/me', bearer(body.access_token))
+        expect(me.status).toBe(200)
+        expect(me.body).toMatchObject({ user: alice, sub: 'alice', location: 'headers' })
+        const next = await call(base, 'POST', '/refresh', bearer(body.refresh_token))
+        expect(next.status).toBe(200)
+        expect((await call(base, 'POST', '/logout', bearer(next.body.access_token))).status).toBe(200)
+        expectError(await call(base, 'GET', '/me', bearer(next.body.access_token)), 'TOKEN_REVOKED', 401)
+      })
+
+      it('refuses what the synchronous configuration refuses, with the same codes', async () => {
+        const a = auths.async
+        const base = url('async')
+        const revoked = a.createAccessToken(alice)
+        await a.revokeToken(a.decodeToken(revoked).claims)
+        expectError(await call(base, 'GET', '/me', bearer(revoked)), 'TOKEN_REVOKED', 401)
+        expectError(
+          await call(base, 'GET', '/me', bearer(a.createAccessToken('ghost'))),
+          'USER_NOT_FOUND',
+          401,
+        )
+        expectError(await call(base, 'GET', '/me', bearer(a.createAccessToken('bob'))), 'USER_INACTIVE', 401)
+        const blocked = a.createAccessToken(alice, { claims: { blocked: true } })
+        expectError(await call(base, 'GET', '/me', bearer(blocked)), 'CLAIMS_REJECTED', 403)
+        const swallowed = await call(base, 'GET', '/swallow/me', bearer(a.createAccessToken('ghost')))
+        expectError(swallowed, 'USER_NOT_FOUND', 401)
       })
     })
 

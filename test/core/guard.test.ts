@@ -6,6 +6,7 @@ import {
   CsrfError,
   createAuth,
   FreshTokenRequiredError,
+  isThenable,
   MemoryRevocationStore,
   type RevocationStore,
   RevocationUnavailableError,
@@ -1145,4 +1146,95 @@ describe('malformed claims through the guard', () => {
       expect((ctx.claims as TokenClaims & { polluted?: unknown }).polluted).toBeUndefined()
     },
   )
+})
+
+describe('check: the guard without promises when nothing waits', () => {
+  const users = new Map([['u1', { id: 'u1', active: true }]])
+  type U = { id: string; active: boolean }
+  const syncOptions = {
+    identify: (u: U) => u.id,
+    loadUser: (id: string) => users.get(id),
+    isActive: (u: U) => u.active,
+    checkClaims: () => true,
+  }
+
+  it('returns the context itself with a memory store and synchronous callbacks', () => {
+    const { auth } = setup<U>(syncOptions)
+    const token = auth.createAccessToken('u1')
+    const result = auth.check(makeView({ headers: bearer(token) }))
+    expect(isThenable(result)).toBe(false)
+    expect(result).toMatchObject({ isAuthenticated: true, user: users.get('u1'), sub: 'u1', token })
+  })
+
+  it('throws an AuthError synchronously for a refused token, after the same events', () => {
+    const { auth } = setup<U>(syncOptions)
+    const unauthorized = vi.fn()
+    auth.on('unauthorized', unauthorized)
+    expect(() => auth.check(makeView({ headers: bearer('not.a.token') }))).toThrow(TokenInvalidError)
+    expect(() => auth.check(makeView({ headers: bearer(auth.createAccessToken('nobody')) }))).toThrow(
+      UserNotFoundError,
+    )
+    expect(unauthorized).toHaveBeenCalledTimes(2)
+  })
+
+  it('a store that throws synchronously is an unavailable store (503), not a crash', () => {
+    const store = new MemoryRevocationStore()
+    const error = new Error('disk gone')
+    ;(store as RevocationStore).isRevoked = () => {
+      throw error
+    }
+    const { auth } = setup<U>({ ...syncOptions, revocation: store })
+    const seen = vi.fn()
+    auth.on('revocationUnavailable', seen)
+    const token = auth.createAccessToken('u1')
+    expect(() => auth.check(makeView({ headers: bearer(token) }))).toThrow(RevocationUnavailableError)
+    expect(seen).toHaveBeenCalledWith({ error })
+  })
+
+  it.each([
+    ['the store', { revocation: 'async' }],
+    ['checkClaims', { checkClaims: async () => true }],
+    ['loadUser', { loadUser: async (id: string) => users.get(id) }],
+  ] as const)('returns a promise once %s answers with one, with the same context', async (_, extra) => {
+    const store = new MemoryRevocationStore()
+    const waiting: RevocationStore = {
+      isRevoked: async (ref) => store.isRevoked(ref),
+      revokeToken: (jti, until) => store.revokeToken(jti, until),
+      revokeFamily: (family, until) => store.revokeFamily(family, until),
+      revokeIdentity: (sub, before, until) => store.revokeIdentity(sub, before, until),
+      consumeRefreshToken: (jti, until) => store.consumeRefreshToken(jti, until),
+    }
+    const options = { ...syncOptions, ...extra, revocation: 'revocation' in extra ? waiting : store }
+    const { auth } = setup<U>(options as Partial<AuthOptions<U>>)
+    const token = auth.createAccessToken('u1')
+    const result = auth.check(makeView({ headers: bearer(token) }))
+    expect(isThenable(result)).toBe(true)
+    expect(await result).toMatchObject({ isAuthenticated: true, user: users.get('u1'), sub: 'u1' })
+    // A refusal before the first step that waits is thrown; after it, the promise rejects.
+    await store.revokeToken(auth.decodeToken(token).claims.jti, Date.now() + 60_000)
+    const attempt = () => auth.check(makeView({ headers: bearer(token) }))
+    if ('revocation' in extra) await expect(attempt()).rejects.toBeInstanceOf(TokenRevokedError)
+    else expect(attempt).toThrow(TokenRevokedError)
+  })
+
+  it('authenticate always returns a promise, and rejects rather than throws', async () => {
+    const { auth } = setup<U>(syncOptions)
+    const good = auth.authenticate(makeView({ headers: bearer(auth.createAccessToken('u1')) }))
+    expect(good).toBeInstanceOf(Promise)
+    expect((await good).sub).toBe('u1')
+    const bad = auth.authenticate(makeView({ headers: bearer('not.a.token') }))
+    expect(bad).toBeInstanceOf(Promise)
+    await expect(bad).rejects.toBeInstanceOf(TokenInvalidError)
+  })
+
+  it('a header with characters no token has is still named as a header syntax error', () => {
+    const { auth } = setup<U>(syncOptions)
+    const token = auth.createAccessToken('u1')
+    for (const value of [`Bearer ${token} x`, `Bearer ${token},${token}`, `Bearer "${token}"`]) {
+      expect(() => auth.check(makeView({ headers: { authorization: value } }))).toThrow(
+        /Authorization header must be exactly "Bearer <token>"/,
+      )
+    }
+    expect(() => auth.check(makeView({ headers: { authorization: `bearer ${token}` } }))).not.toThrow()
+  })
 })
