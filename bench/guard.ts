@@ -1,6 +1,7 @@
 /**
- * The guard in-process, without a framework or sockets: latchkey's whole `authenticate` (Bearer
- * header, HS256, memory revocation store, user from a Map of 10,000, `isActive`) against the
+ * The guard in-process, without a framework or sockets: latchkey's whole guard, `auth.check` as the
+ * adapters call it (request view, Bearer header, HS256, memory revocation store, user from a Map of
+ * 10,000, `isActive`), and the promise API `auth.authenticate` awaited, against the
  * hand-written node:crypto check of the HTTP benchmark's ceiling (HMAC, timingSafeEqual, JSON.parse,
  * exp, Map lookup). Cold: 10,000 users' tokens round-robin; hot: one token. Header values are new
  * strings made from bytes each call, as Node's HTTP parser makes them. This is the issue's "the

@@ -11,7 +11,7 @@
  *   node --import tsx bench/profile.ts --summarize <file.cpuprofile | directory>
  *
  * summarises any profile, e.g. of the in-process guard:
- * `MIX=cold ONLY='latchkey authenticate' node --cpu-prof --cpu-prof-dir=/tmp/guard --import tsx bench/guard.ts`.
+ * `MIX=cold ONLY='latchkey check' node --cpu-prof --cpu-prof-dir=/tmp/guard --import tsx bench/guard.ts`.
  */
 import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
