@@ -165,7 +165,10 @@ const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) =
   app.decorate('requireFresh', (opts: AdapterGuardOptions = {}) => guard({ ...opts, fresh: true }))
   app.decorate('requireRefresh', (opts: AdapterGuardOptions = {}) => guard({ ...opts, refresh: true }))
 
-  // Headers are asked for at send time, after the handler: a logout has cancelled them by then.
+  // Headers are asked for at send time, after the handler: a logout has cancelled them by then. The
+  // core has such headers only with implicit refresh (re-issued access cookies); without it the hook,
+  // which would run on every route of the app, is left out.
+  if (auth.config.implicitRefreshWindowMs === false) return
   app.addHook('onSend', (request, reply, payload, done) => {
     const context = request.auth as AuthContext<never, never> | null
     if (context) setReplyHeaders(reply, auth.responseHeaders(context))
