@@ -60,6 +60,10 @@ export interface ServerConfig {
   accessTtl: number
   refreshTtl: number
   leeway: number
+  /** `iss` of issued tokens (the first) and every issuer accepted; empty: none set or required. */
+  issuer: string[]
+  /** `aud` of issued tokens, one of which every token must carry; empty: none set or required. */
+  audience: string[]
   cookieSecure: boolean
   loginMaxFailures: number
   loginWindow: number
@@ -161,6 +165,16 @@ export const SETTINGS = {
     default: 'true',
   },
   leeway: { env: 'LATCHKEY_LEEWAY', flag: 'leeway', help: 'clock tolerance for exp/nbf', default: '0' },
+  issuer: {
+    env: 'LATCHKEY_ISSUER',
+    flag: 'issuer',
+    help: 'iss of issued tokens, required on every token (a list: the first is set, all are accepted)',
+  },
+  audience: {
+    env: 'LATCHKEY_AUDIENCE',
+    flag: 'audience',
+    help: 'aud of issued tokens; every token must name one of them (comma-separated)',
+  },
   loginMaxFailures: {
     env: 'LATCHKEY_LOGIN_MAX_FAILURES',
     flag: 'login-max-failures',
@@ -279,6 +293,15 @@ function list(text: string | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
+}
+
+/** A comma-separated list of issuers or audiences: no blanks inside a name, no repeats. */
+function claimList(name: SettingName, text: string | undefined): string[] {
+  const items = list(text)
+  for (const item of items)
+    if (/\s/.test(item)) fail(name, 'must be names without spaces, comma-separated', item)
+  if (new Set(items).size !== items.length) fail(name, 'lists a name twice', text ?? '')
+  return items
 }
 
 const LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'json', 'query']
@@ -424,6 +447,8 @@ export function parseConfig(raw: RawSettings, options: { cwd?: string } = {}): S
     accessTtl: duration('accessTtl', get('accessTtl'), 1),
     refreshTtl: duration('refreshTtl', get('refreshTtl'), 1),
     leeway: duration('leeway', get('leeway'), 0),
+    issuer: claimList('issuer', value('issuer')),
+    audience: claimList('audience', value('audience')),
     cookieSecure: boolean('cookieSecure', get('cookieSecure')),
     loginMaxFailures: integer('loginMaxFailures', get('loginMaxFailures'), 1, 1_000_000),
     loginWindow: duration('loginWindow', get('loginWindow'), 1),

@@ -164,6 +164,8 @@ export function createServerAuth(
     // Browser-session logins (remember: false) get at most a day, never more than remembered ones.
     sessionRefreshTokenTtl: Math.min(config.refreshTtl, 86_400),
     leeway: config.leeway,
+    ...(config.issuer.length > 0 ? { issuer: config.issuer } : {}),
+    ...(config.audience.length > 0 ? { audience: config.audience } : {}),
     // The refresh cookie only travels to /auth/refresh; its CSRF cookie stays readable by every page.
     cookies: { secure: config.cookieSecure, refreshPath: '/auth/refresh', csrfRefreshPath: '/' },
     implicitRefresh: config.implicitRefresh === false ? false : { window: config.implicitRefresh },

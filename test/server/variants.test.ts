@@ -145,6 +145,25 @@ describe('metrics', () => {
   })
 })
 
+describe('issuer and audience', () => {
+  it('sets iss and aud on every token and refuses tokens of another issuer or audience', async () => {
+    const secret = 'an-issuer-test-secret-of-forty-characters'
+    const s = await server({ secret, issuer: 'https://auth.example.com', audience: 'api,admin' })
+    const who = await userOn(s)
+    expect(claimsOf(who.access)).toMatchObject({ iss: 'https://auth.example.com', aud: ['api', 'admin'] })
+    expect(claimsOf(who.refresh)).toMatchObject({ iss: 'https://auth.example.com' })
+    expect((await s.client.get('/auth/me', { token: who.access })).status).toBe(200)
+    // The same secret without the claims (another deployment sharing a key by mistake): refused.
+    const plain = await server({ secret })
+    const foreign = await userOn(plain)
+    const refused = await s.client.get<{ code: string }>('/auth/me', { token: foreign.access })
+    expect(refused.status).toBe(401)
+    expect(refused.body.code).toBe('TOKEN_INVALID')
+    // And a token of this deployment is refused where no audience is expected (RFC 7519 §4.1.3).
+    expect((await plain.client.get('/auth/me', { token: who.access })).status).toBe(401)
+  })
+})
+
 describe('keys', () => {
   it('signs with an ES256 key file and publishes its public key in the JWKS', async () => {
     const dir = join(folder.dir, 'es256')
