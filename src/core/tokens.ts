@@ -8,7 +8,7 @@ import {
 } from '../errors.js'
 import { decodeBase64url, encodeBase64url } from '../internal/base64url.js'
 import { type Duration, durationMs } from '../internal/duration.js'
-import { isAlgorithm, signBytes, verifyBytes } from './algorithms.js'
+import { familyOf, isAlgorithm, signBytes, verifyBytes, verifyHmacText } from './algorithms.js'
 import type { ResolvedConfig } from './config.js'
 import { newCsrfValue } from './csrf.js'
 import { type KeyConfig, type KeySet, type LoadedKey, loadKey } from './keys.js'
@@ -393,10 +393,19 @@ function verifyToken(state: TokenState, token: string, options: DecodeOptions): 
   if (dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) throw invalid('expected three dot-separated segments')
   const header = parseHeader(token.slice(0, dot1))
   const key = keyFor(state, header)
-  const signature = decodeBase64url(token.slice(dot2 + 1))
-  if (!signature || signature.length === 0) throw invalid('bad signature encoding')
-  if (!verifyBytes(key.algorithm, key.verifyKey, token.slice(0, dot2), signature))
-    throw invalid('signature verification failed')
+  const signatureText = token.slice(dot2 + 1)
+  if (familyOf(key.algorithm) === 'HS') {
+    // Compared as text: only the canonical spelling of the right MAC matches (see verifyHmacText).
+    if (!verifyHmacText(key.algorithm, key.verifyKey, token.slice(0, dot2), signatureText)) {
+      const bytes = decodeBase64url(signatureText)
+      throw invalid(!bytes || bytes.length === 0 ? 'bad signature encoding' : 'signature verification failed')
+    }
+  } else {
+    const signature = decodeBase64url(signatureText)
+    if (!signature || signature.length === 0) throw invalid('bad signature encoding')
+    if (!verifyBytes(key.algorithm, key.verifyKey, token.slice(0, dot2), signature))
+      throw invalid('signature verification failed')
+  }
   const claims = parseSegment(token.slice(dot1 + 1, dot2), 'payload')
 
   const { exp, nbf } = claims

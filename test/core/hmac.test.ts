@@ -1,0 +1,43 @@
+import { createHmac, createSecretKey } from 'node:crypto'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { verifyHmacText } from '../../src/core/algorithms.js'
+
+const SECRET = Buffer.from('an-hmac-test-secret-of-more-than-64-bytes-for-every-hs-algorithm-0123')
+const KEY = createSecretKey(SECRET)
+const HASHES = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' } as const
+
+describe('verifyHmacText (the MAC compared as its base64url text)', () => {
+  it.each(Object.entries(HASHES))('%s: accepts exactly the canonical text of the right MAC', (alg, hash) => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), fc.nat(), fc.nat(), (input, at, by) => {
+        const mac = createHmac(hash, SECRET).update(input).digest()
+        const text = mac.toString('base64url')
+        const a = alg as keyof typeof HASHES
+        expect(verifyHmacText(a, KEY, input, text)).toBe(true)
+        // Any other byte anywhere: refused.
+        const other = Buffer.from(mac)
+        other[at % other.length] ^= (by % 255) + 1
+        expect(verifyHmacText(a, KEY, input, other.toString('base64url'))).toBe(false)
+        // Shorter, longer, padded, standard alphabet: refused.
+        expect(verifyHmacText(a, KEY, input, text.slice(0, -1))).toBe(false)
+        expect(verifyHmacText(a, KEY, input, `${text}A`)).toBe(false)
+        expect(verifyHmacText(a, KEY, input, mac.toString('base64'))).toBe(text === mac.toString('base64'))
+        // The other input: refused.
+        expect(verifyHmacText(a, KEY, `${input}.`, text)).toBe(false)
+      }),
+      { numRuns: 300, seed: 7 },
+    )
+  })
+
+  it('refuses the spellings Buffer would decode to the same MAC (non-zero spare bits)', () => {
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const text = createHmac('sha256', SECRET).update('payload').digest('base64url') // 43 chars, 2 spare bits
+    const last = ALPHABET.indexOf(text.at(-1)!)
+    for (let bits = 1; bits < 4; bits++) {
+      const twin = text.slice(0, -1) + ALPHABET[last | bits]
+      expect(Buffer.from(twin, 'base64url').equals(Buffer.from(text, 'base64url'))).toBe(true)
+      expect(verifyHmacText('HS256', KEY, 'payload', twin)).toBe(false)
+    }
+  })
+})
