@@ -67,10 +67,22 @@ export class TokenMissingError extends AuthError {
   readonly code = 'TOKEN_MISSING' as const
   /** The locations that were looked at, in order. */
   readonly locations: readonly string[]
-  constructor(message: string, locations: readonly string[] = []) {
+  /** What was looked for in each location, in order (set by the guard). */
+  readonly looked: readonly MissingToken[]
+  constructor(message: string, locations: readonly string[] = [], looked: readonly MissingToken[] = []) {
     super(message)
     this.locations = locations
+    this.looked = looked
   }
+}
+
+/** One place the guard looked for a token and found none. */
+export interface MissingToken {
+  location: 'headers' | 'cookies' | 'json' | 'query'
+  /** The header, cookie, JSON key or query parameter name. */
+  name: string
+  /** For `json`: whether the request had a JSON body at all. */
+  jsonBody?: boolean
 }
 
 /** The token's `exp` is in the past (beyond the leeway). */

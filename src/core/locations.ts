@@ -1,4 +1,4 @@
-import { TokenInvalidError, TokenMissingError } from '../errors.js'
+import { type MissingToken, TokenInvalidError, TokenMissingError } from '../errors.js'
 import type { ResolvedConfig, TokenLocation } from './config.js'
 import type { RequestView, TokenType } from './types.js'
 
@@ -18,6 +18,28 @@ function describe(config: ResolvedConfig, location: TokenLocation, type: TokenTy
       return `the "${type === 'access' ? config.json.accessKey : config.json.refreshKey}" key of a JSON body`
     case 'query':
       return `the "${config.queryParam}" query parameter`
+  }
+}
+
+function looked(
+  config: ResolvedConfig,
+  view: RequestView,
+  location: TokenLocation,
+  type: TokenType,
+): MissingToken {
+  switch (location) {
+    case 'headers':
+      return { location, name: config.headerName }
+    case 'cookies':
+      return { location, name: type === 'access' ? config.cookies.accessName : config.cookies.refreshName }
+    case 'json':
+      return {
+        location,
+        name: type === 'access' ? config.json.accessKey : config.json.refreshKey,
+        jsonBody: view.body !== null && typeof view.body === 'object',
+      }
+    case 'query':
+      return { location, name: config.queryParam }
   }
 }
 
@@ -104,7 +126,11 @@ export function findToken(
     if (token !== undefined) return { token, location }
   }
   const tried = locations.map((l) => describe(config, l, type))
-  throw new TokenMissingError(`Missing ${type} token: looked in ${tried.join(', ')}`, locations)
+  throw new TokenMissingError(
+    `Missing ${type} token: looked in ${tried.join(', ')}`,
+    locations,
+    locations.map((location) => looked(config, view, location, type)),
+  )
 }
 
 /**

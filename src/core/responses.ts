@@ -1,4 +1,10 @@
-import { type AuthError, type AuthErrorCode, DEFAULT_STATUS } from '../errors.js'
+import {
+  type AuthError,
+  type AuthErrorCode,
+  DEFAULT_STATUS,
+  type MissingToken,
+  type TokenMissingError,
+} from '../errors.js'
 
 /** A rendered error: what every adapter sends. */
 export interface ErrorResponse {
@@ -32,12 +38,8 @@ const FLASK_STATUSES: Partial<Record<AuthErrorCode, number>> = {
 
 function flaskMessage(err: AuthError): string | undefined {
   switch (err.code) {
-    case 'TOKEN_MISSING': {
-      const locations = (err as AuthError & { locations?: readonly string[] }).locations ?? []
-      if (locations.length === 1 && locations[0] === 'headers') return 'Missing Authorization Header'
-      if (locations.length === 1 && locations[0] === 'cookies') return 'Missing cookie'
-      return `Missing JWT in ${locations.join(' or ')}`
-    }
+    case 'TOKEN_MISSING':
+      return flaskMissing(err as TokenMissingError)
     case 'TOKEN_EXPIRED':
       return 'Token has expired'
     case 'TOKEN_INVALID':
@@ -61,6 +63,45 @@ function flaskMessage(err: AuthError): string | undefined {
     default:
       return undefined
   }
+}
+
+// Flask-JWT-Extended's name for each location, and its text for a token missing there (its
+// "paramater" spelling included: apps and tests match these texts).
+const FLASK_LOCATION = {
+  headers: 'headers',
+  cookies: 'cookies',
+  json: 'json',
+  query: 'query_string',
+} as const
+
+function flaskMissingAt(looked: MissingToken): string {
+  switch (looked.location) {
+    case 'headers':
+      return `Missing ${looked.name} Header`
+    case 'cookies':
+      return `Missing cookie "${looked.name}"`
+    case 'json':
+      return looked.jsonBody
+        ? `Missing "${looked.name}" key in json data.`
+        : 'Invalid content-type. Must be application/json.'
+    case 'query':
+      return `Missing '${looked.name}' query paramater`
+  }
+}
+
+function flaskMissing(err: TokenMissingError): string {
+  const looked = err.looked
+  if (looked.length === 0) {
+    // Made by the app without the guard's details: name the locations only.
+    const names = err.locations.map((l) => FLASK_LOCATION[l as keyof typeof FLASK_LOCATION] ?? l)
+    return names.length === 1 && names[0] === 'headers'
+      ? 'Missing Authorization Header'
+      : `Missing JWT in ${names.join(' or ')}`
+  }
+  if (looked.length === 1) return flaskMissingAt(looked[0]!)
+  const names = looked.map((l) => FLASK_LOCATION[l.location])
+  const start = names.slice(0, -1).join(', ')
+  return `Missing JWT in ${start} or ${names.at(-1)} (${looked.map(flaskMissingAt).join('; ')})`
 }
 
 function quote(text: string): string {

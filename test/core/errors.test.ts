@@ -186,9 +186,51 @@ describe('the flask-jwt-extended preset', () => {
     else expect(res.headers).not.toHaveProperty('www-authenticate')
   })
 
-  it('names the locations when more than headers were tried', () => {
+  it('names the locations when the error was made without the guard', () => {
     expect(flask.errorResponse(new TokenMissingError('x', ['headers', 'cookies'])).body.msg).toBe(
       'Missing JWT in headers or cookies',
+    )
+  })
+
+  it.each([
+    [['headers'], {}, 'Missing Authorization Header'],
+    [['cookies'], {}, 'Missing cookie "access_token_cookie"'],
+    [['query'], {}, "Missing 'jwt' query paramater"],
+    [['json'], { method: 'POST' }, 'Invalid content-type. Must be application/json.'],
+    [['json'], { method: 'POST', body: { other: 1 } }, 'Missing "access_token" key in json data.'],
+    [
+      ['headers', 'cookies', 'query'],
+      {},
+      'Missing JWT in headers, cookies or query_string (Missing Authorization Header; Missing cookie "access_token_cookie"; Missing \'jwt\' query paramater)',
+    ],
+  ] as const)(
+    'a missing token in %j reads as Flask-JWT-Extended words it',
+    async (locations, request, msg) => {
+      const a = createAuth({
+        keys: { secret: SECRET },
+        tokenLocations: [...locations],
+        errors: { preset: 'flask-jwt-extended' },
+      })
+      const error = await a.authenticate(makeView(request)).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(TokenMissingError)
+      const res = a.errorResponse(error as TokenMissingError)
+      expect(res.status).toBe(401)
+      expect(res.body.msg).toBe(msg)
+    },
+  )
+
+  it('names the refresh cookie and key on a refresh guard, and a renamed header', async () => {
+    const a = createAuth({
+      keys: { secret: SECRET },
+      tokenLocations: ['headers', 'cookies', 'json'],
+      header: { name: 'X-Auth' },
+      errors: { preset: 'flask-jwt-extended' },
+    })
+    const error = (await a
+      .authenticate(makeView({ method: 'POST', body: {} }), { refresh: true })
+      .catch((e: unknown) => e)) as TokenMissingError
+    expect(a.errorResponse(error).body.msg).toBe(
+      'Missing JWT in headers, cookies or json (Missing X-Auth Header; Missing cookie "refresh_token_cookie"; Missing "refresh_token" key in json data.)',
     )
   })
 

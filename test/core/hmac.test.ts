@@ -17,7 +17,8 @@ describe('verifyHmacText (the MAC compared as its base64url text)', () => {
         expect(verifyHmacText(a, KEY, input, text)).toBe(true)
         // Any other byte anywhere: refused.
         const other = Buffer.from(mac)
-        other[at % other.length] ^= (by % 255) + 1
+        const i = at % other.length
+        other[i] = other[i]! ^ ((by % 255) + 1)
         expect(verifyHmacText(a, KEY, input, other.toString('base64url'))).toBe(false)
         // Shorter, longer, padded, standard alphabet: refused.
         expect(verifyHmacText(a, KEY, input, text.slice(0, -1))).toBe(false)
