@@ -29,7 +29,7 @@ const num = (name: string, full: number, short: number) => Number(process.env[na
 const settings = {
   quick,
   micro: { rounds: num('BENCH_MICRO_ROUNDS', 9, 3), roundMs: num('BENCH_MICRO_MS', 80, 50) },
-  guard: { rounds: num('BENCH_GUARD_ROUNDS', 15, 5), roundMs: num('BENCH_GUARD_MS', 80, 50) },
+  guard: { rounds: num('BENCH_GUARD_ROUNDS', 31, 5), roundMs: num('BENCH_GUARD_MS', 80, 50) },
   http: {
     rounds: num('BENCH_HTTP_ROUNDS', 5, 1),
     seconds: num('BENCH_HTTP_SECONDS', 1, 1),

@@ -300,10 +300,12 @@ export function createAuth<User = string, Claims extends object = Record<string,
 
   /** Signature, claims, CSRF, token type and freshness: everything that never waits. */
   function verify(view: RequestView, found: FoundToken, type: TokenType, opts: GuardOptions): Verified {
+    // One clock reading for the whole check: expiry, freshness and the implicit-refresh window agree.
+    const now = config.clock()
     let header: TokenHeader
     let claims: TokenClaims<Claims>
     try {
-      ;({ header, claims } = decodeToken<Claims>(state, found.token))
+      ;({ header, claims } = decodeToken<Claims>(state, found.token, undefined, now))
     } catch (err) {
       // The header's syntax is checked only now that the token failed: a header that breaks it can
       // never hold a valid token (its characters are outside base64url), so valid requests skip the scan.
@@ -313,7 +315,6 @@ export function createAuth<User = string, Claims extends object = Record<string,
     if (found.location === 'cookies') checkCsrf(config, view, claims.csrf)
     if (claims.type !== type) throw new WrongTokenTypeError(type)
     const sub = subOf(claims)
-    const now = config.clock()
     const fresh = isFresh(claims, now)
     if (opts.fresh && !fresh) {
       events.emit('needsFresh', { sub, claims })

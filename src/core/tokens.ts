@@ -344,8 +344,12 @@ export class VerifiedTokenCache {
   }
 }
 
-function checkTime(config: ResolvedConfig, claims: Record<string, unknown>, options: DecodeOptions): void {
-  const now = config.clock()
+function checkTime(
+  config: ResolvedConfig,
+  claims: Record<string, unknown>,
+  options: DecodeOptions,
+  now: number,
+): void {
   const exp = claims.exp as number | undefined
   if (exp !== undefined && exp * 1000 <= now - config.leewayMs && !options.allowExpired) {
     throw new TokenExpiredError(exp * 1000)
@@ -363,16 +367,17 @@ export function decodeToken<Claims extends object>(
   state: TokenState,
   token: unknown,
   options: DecodeOptions = NO_DECODE_OPTIONS,
+  now: number = state.config.clock(),
 ): DecodedToken<Claims> {
   const { config, cache } = state
   if (typeof token !== 'string' || token.length === 0) throw invalid('not a string')
   if (token.length > config.maxTokenLength) throw invalid('too long')
-  if (!cache) return checkType(verifyToken(state, token, options), options)
+  if (!cache) return checkType(verifyToken(state, token, options, now), options)
   const fp = fingerprint(token)
   let decoded = cache.get(token, fp)
-  if (decoded) checkTime(config, decoded.claims as unknown as Record<string, unknown>, options)
+  if (decoded) checkTime(config, decoded.claims as unknown as Record<string, unknown>, options, now)
   else {
-    decoded = verifyToken(state, token, options)
+    decoded = verifyToken(state, token, options, now)
     cache.set(token, fp, decoded)
   }
   return checkType(decoded, options)
@@ -386,12 +391,21 @@ function checkType<Claims extends object>(
   return decoded as DecodedToken<Claims>
 }
 
-function verifyToken(state: TokenState, token: string, options: DecodeOptions): DecodedToken<object> {
+function verifyToken(
+  state: TokenState,
+  token: string,
+  options: DecodeOptions,
+  now: number,
+): DecodedToken<object> {
   const { config } = state
   const dot1 = token.indexOf('.')
   const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1)
   if (dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) throw invalid('expected three dot-separated segments')
-  const header = parseHeader(token.slice(0, dot1))
+  // Most tokens repeat the last header segment: compare it in place rather than slicing it out.
+  const header =
+    lastHeader !== undefined && dot1 === lastSegment.length && token.startsWith(lastSegment)
+      ? lastHeader
+      : parseHeader(token.slice(0, dot1))
   const key = keyFor(state, header)
   const signatureText = token.slice(dot2 + 1)
   if (familyOf(key.algorithm) === 'HS') {
@@ -413,7 +427,7 @@ function verifyToken(state: TokenState, token: string, options: DecodeOptions): 
     if (!config.allowNonExpiring) throw invalid('missing exp')
   } else if (!isNumericDate(exp)) throw invalid('exp must be a number')
   if (nbf !== undefined && !isNumericDate(nbf)) throw invalid('nbf must be a number')
-  checkTime(config, claims, options)
+  checkTime(config, claims, options, now)
   if (claims.iat !== undefined && !isNumericDate(claims.iat)) throw invalid('iat must be a number')
   if (claims.iat_ms !== undefined && !isNumericDate(claims.iat_ms)) throw invalid('iat_ms must be a number')
   const sub = claims[config.identityClaim]
