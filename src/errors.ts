@@ -81,7 +81,7 @@ export interface MissingToken {
   location: 'headers' | 'cookies' | 'json' | 'query'
   /** The header, cookie, JSON key or query parameter name. */
   name: string
-  /** For `json`: whether the request had a JSON body at all. */
+  /** For `json`: whether the request declared a JSON body (`Content-Type: application/json`). */
   jsonBody?: boolean
 }
 

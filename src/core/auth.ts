@@ -292,7 +292,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
       const result = revocationStep(verify(view, found, type, opts), opts)
       if (!isThenable(result)) return result
       const where = found
-      return result.then(undefined, (err: unknown) => refuse(err, opts, type, where))
+      return Promise.resolve(result).then(undefined, (err: unknown) => refuse(err, opts, type, where))
     } catch (err) {
       return refuse(err, opts, type, found)
     }
@@ -332,7 +332,9 @@ export function createAuth<User = string, Claims extends object = Record<string,
       throw storeFailure(error)
     }
     if (!isThenable(revoked)) return afterRevocation(v, revoked)
-    return revoked.then(
+    // Through Promise.resolve: a store's own thenable need not follow the rules (a `then` that returns
+    // nothing would otherwise end the chain with `undefined`, which the adapters would take for a context).
+    return Promise.resolve(revoked).then(
       (answer) => afterRevocation(v, answer),
       (error: unknown) => {
         throw storeFailure(error)
@@ -364,13 +366,13 @@ export function createAuth<User = string, Claims extends object = Record<string,
       if (!answer) throw new ClaimsRejectedError()
       return userStep(v)
     }
-    return isThenable(ok) ? ok.then(next, rejected) : next(ok)
+    return isThenable(ok) ? Promise.resolve(ok).then(next, rejected) : next(ok)
   }
 
   function userStep(v: Verified): Awaitable<AuthContext<User, Claims>> {
     if (!loadUser) return finish(v, v.sub as unknown as User)
     const loaded = loadUser(v.sub, v.claims)
-    return isThenable(loaded) ? loaded.then((user) => finish(v, user)) : finish(v, loaded)
+    return isThenable(loaded) ? Promise.resolve(loaded).then((user) => finish(v, user)) : finish(v, loaded)
   }
 
   function finish(v: Verified, loaded: User | null | undefined): AuthContext<User, Claims> {

@@ -36,11 +36,17 @@ function looked(
       return {
         location,
         name: type === 'access' ? config.json.accessKey : config.json.refreshKey,
-        jsonBody: view.body !== null && typeof view.body === 'object',
+        // As Flask-JWT-Extended decides: by the declared content type, not by what a parser made of it.
+        jsonBody: isJsonType(view.header('content-type')),
       }
     case 'query':
       return { location, name: config.queryParam }
   }
+}
+
+function isJsonType(value: string | string[] | undefined): boolean {
+  const first = Array.isArray(value) ? value[0] : value
+  return first?.trimStart().toLowerCase().startsWith('application/json') === true
 }
 
 const BAD_CHARS = /[\s,;"]/

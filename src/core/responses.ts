@@ -65,8 +65,9 @@ function flaskMessage(err: AuthError): string | undefined {
   }
 }
 
-// Flask-JWT-Extended's name for each location, and its text for a token missing there (its
-// "paramater" spelling included: apps and tests match these texts).
+// Flask-JWT-Extended's name for each location, and its text for a token missing there, as in its
+// 4.x releases with JWT_QUERY_STRING_VALUE_PREFIX (the "paramater" spelling included: apps and tests
+// match these texts; earlier 4.x quoted the query parameter with double quotes).
 const FLASK_LOCATION = {
   headers: 'headers',
   cookies: 'cookies',

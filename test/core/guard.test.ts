@@ -1217,6 +1217,44 @@ describe('check: the guard without promises when nothing waits', () => {
     else expect(attempt).toThrow(TokenRevokedError)
   })
 
+  it('a thenable that breaks the rules (its then returns nothing) still decides, never lets through', async () => {
+    // A plain-JavaScript store or loader may hand back such an object; `await` copes, so must the guard.
+    const later = <T>(value: T) => ({
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test
+      then(resolve: (v: T) => void) {
+        setTimeout(() => resolve(value), 1)
+      },
+    })
+    const store = new MemoryRevocationStore()
+    const revokedStore: RevocationStore = {
+      isRevoked: () => later(true) as unknown as Promise<boolean>,
+      revokeToken: (jti, until) => store.revokeToken(jti, until),
+      revokeFamily: (family, until) => store.revokeFamily(family, until),
+      revokeIdentity: (sub, before, until) => store.revokeIdentity(sub, before, until),
+      consumeRefreshToken: (jti, until) => store.consumeRefreshToken(jti, until),
+    }
+    const cases: [Partial<AuthOptions<U>>, unknown][] = [
+      [{ revocation: revokedStore }, TokenRevokedError],
+      [{ checkClaims: () => later(false) as unknown as Promise<boolean> }, ClaimsRejectedError],
+      [{ loadUser: () => later(undefined) as unknown as Promise<U> }, UserNotFoundError],
+    ]
+    for (const [extra, error] of cases) {
+      const { auth } = setup<U>({ ...syncOptions, ...extra })
+      const view = makeView({ headers: bearer(auth.createAccessToken('u1')) })
+      await expect(auth.authenticate(view)).rejects.toBeInstanceOf(error)
+      const result = auth.check(view)
+      expect(isThenable(result)).toBe(true)
+      await expect(result).rejects.toBeInstanceOf(error)
+    }
+    const { auth } = setup<U>({
+      ...syncOptions,
+      loadUser: (id) => later(users.get(id)) as unknown as Promise<U>,
+    })
+    expect((await auth.authenticate(makeView({ headers: bearer(auth.createAccessToken('u1')) }))).user).toBe(
+      users.get('u1'),
+    )
+  })
+
   it('authenticate always returns a promise, and rejects rather than throws', async () => {
     const { auth } = setup<U>(syncOptions)
     const good = auth.authenticate(makeView({ headers: bearer(auth.createAccessToken('u1')) }))
