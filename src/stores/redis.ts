@@ -5,7 +5,7 @@
  * Published under its own subpath so importing the core never loads ioredis.
  */
 import { createHash } from 'node:crypto'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { ConsumeResult, RevocationStore, TokenRef } from './store.js'
 
 /** Options of the optional local cache of {@link RedisRevocationStore}. */
@@ -126,6 +126,18 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1_000
 
 function ignore(): void {}
 
+/** A standalone client or a Redis Cluster client: the store uses what both offer. */
+type Client = Redis | Cluster
+
+/**
+ * True when `prefix` holds a Redis hash tag (`{...}` with something inside): every key under it then
+ * hashes to one slot, which Redis Cluster needs for a multi-key `MGET`.
+ */
+function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{')
+  return open >= 0 && prefix.indexOf('}', open + 1) > open + 1
+}
+
 /**
  * Revocation store backed by Redis through ioredis 5.
  *
@@ -134,7 +146,8 @@ function ignore(): void {}
  * `<cut-off>/<expiry>` for `i:`, the first-use time for `u:`; each key has a TTL equal to its
  * remaining lifetime. `isRevoked` is one `MGET`; the writes are small Lua scripts, so the cut-off's
  * maximum and the refresh token's first use are decided atomically inside Redis. Keys of one call
- * are not in one hash slot: with Redis Cluster, put a hash tag in the prefix (`'{latchkey}:'`).
+ * are in one hash slot only with a hash tag in the prefix: with Redis Cluster (an ioredis `Cluster`
+ * client), the prefix must have one (`'{latchkey}:'`), and the store refuses to start without it.
  *
  * **Failing closed, fast.** Every error from Redis rejects, and latchkey answers 503. A client
  * created from a URL has no offline queue and a short `commandTimeout`, so while Redis is down
@@ -166,12 +179,12 @@ function ignore(): void {}
  */
 export class RedisRevocationStore implements RevocationStore {
   /** The client that sends commands (created from the URL, or the one passed in). */
-  readonly client: Redis
+  readonly client: Client
   readonly #prefix: string
   readonly #channel: string
   readonly #closeClient: boolean
   readonly #waitMs: number
-  readonly #subscriber: Redis | undefined
+  readonly #subscriber: Client | undefined
   readonly #cache: Map<string, CacheEntry> | undefined
   readonly #cacheMax: number
   readonly #cacheTtlMs: number
@@ -184,7 +197,7 @@ export class RedisRevocationStore implements RevocationStore {
   #connecting: Promise<void> | undefined
   #closed = false
 
-  constructor(client: Redis | string, options: RedisRevocationStoreOptions = {}) {
+  constructor(client: Redis | Cluster | string, options: RedisRevocationStoreOptions = {}) {
     const {
       prefix = 'latchkey:',
       cache = false,
@@ -194,6 +207,12 @@ export class RedisRevocationStore implements RevocationStore {
       onConnectionError = ignore,
     } = options
     if (!(commandTimeoutMs > 0)) throw new RangeError('commandTimeoutMs must be a positive number')
+    if (client instanceof Cluster && !hasHashTag(prefix)) {
+      // Without one, the keys of one check live in different slots and every MGET fails (CROSSSLOT).
+      throw new TypeError(
+        `latchkey: with Redis Cluster the prefix needs a hash tag, such as '{latchkey}:' (got '${prefix}')`,
+      )
+    }
     this.#prefix = prefix
     this.#channel = `${prefix}invalidate`
     this.#waitMs = commandTimeoutMs
@@ -234,7 +253,11 @@ export class RedisRevocationStore implements RevocationStore {
     this.#cacheTtlMs = ttlMs
     // A connection in subscriber mode cannot send other commands, hence a second one.
     const subscriber =
-      typeof client === 'string' ? new Redis(client, created) : client.duplicate({ lazyConnect: false })
+      typeof client === 'string'
+        ? new Redis(client, created)
+        : client instanceof Cluster
+          ? client.duplicate()
+          : client.duplicate({ lazyConnect: false })
     this.#subscriber = subscriber
     subscriber.on('error', onConnectionError)
     subscriber.on('message', (channel: string, key: string) => {
@@ -480,7 +503,7 @@ function cutsOff(value: string | null, issuedAt: number, now: number): boolean {
 }
 
 /** Quits politely when connected, drops the connection otherwise; resolves once it has ended. */
-async function quit(client: Redis): Promise<void> {
+async function quit(client: Client): Promise<void> {
   if (client.status === 'end') return
   if (client.status !== 'ready') {
     // Not connected (or not yet answering): nothing to say goodbye to, and a socket half-closed
