@@ -12,7 +12,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
-import { type Auth, type AuthContext, isAuthError, isThenable } from '../index.js'
+import { type Auth, type AuthContext, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
   type ClaimsOf,
@@ -151,12 +151,12 @@ export function latchkey<User, Claims extends object>(
         return
       }
       // A synchronous answer (memory store, synchronous loader) goes on without a promise.
-      if (isThenable(result))
+      if (result instanceof Promise)
         result.then(
-          (context) => accept(context, req, res, next),
-          (error) => refuse(error, res, next),
+          (context: AuthContext<never, never>) => accept(context, req, res, next),
+          (error: unknown) => refuse(error, res, next),
         )
-      else accept(result, req, res, next)
+      else accept(result as AuthContext<never, never>, req, res, next)
     }
   }
 

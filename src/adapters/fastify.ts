@@ -22,7 +22,7 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { type Auth, type AuthContext, isAuthError, isThenable } from '../index.js'
+import { type Auth, type AuthContext, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
   type ClaimsOf,
@@ -145,7 +145,7 @@ const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) =
         refuse(error, reply, done)
         return
       }
-      if (isThenable(result)) {
+      if (result instanceof Promise) {
         result.then(
           (context) => {
             request.auth = context as unknown as FastifyRequest['auth']

@@ -3,14 +3,7 @@
  * Cloudflare workers, Node with any fetch bridge). There is no middleware chain to hook into, so the
  * handler asks and then builds its response with the headers it is given.
  */
-import {
-  type Auth,
-  type AuthContext,
-  type AuthError,
-  type GuardOptions,
-  isAuthError,
-  isThenable,
-} from '../index.js'
+import { type Auth, type AuthContext, type AuthError, type GuardOptions, isAuthError } from '../index.js'
 import {
   type HeaderSource,
   readJsonBody,
@@ -67,7 +60,7 @@ export async function verifyRequest<User, Claims extends object>(
   let context: AuthContext<User, Claims>
   try {
     const result = auth.check(webRequestView(request, body), options)
-    context = isThenable(result) ? await result : result
+    context = result instanceof Promise ? await result : result
   } catch (error) {
     if (!isAuthError(error)) throw error
     return { ok: false, response: webErrorResponse(auth.errorResponse(error)) }

@@ -10,7 +10,7 @@
  * ```
  */
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
-import { type Auth, type AuthContext, isAuthError, isThenable } from '../index.js'
+import { type Auth, type AuthContext, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
   coreOptions,
@@ -74,7 +74,7 @@ export function requireAuth<User, Claims extends object>(
     let context: AuthContext<User, Claims>
     try {
       const result = auth.check(webRequestView(c.req.raw, body), coreGuard)
-      context = isThenable(result) ? await result : result
+      context = result instanceof Promise ? await result : result
     } catch (error) {
       // Not ours (a failing user loader, say): app.onError, as for any other middleware.
       if (!isAuthError(error) || mode === 'framework') throw error

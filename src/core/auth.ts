@@ -25,6 +25,7 @@ import {
   createToken,
   type DecodeOptions,
   decodeToken,
+  decodeTokenAwaitable,
   type IssuedToken,
   identityOf,
   isFresh,
@@ -106,14 +107,21 @@ export interface Auth<User = string, Claims extends object = Record<string, unkn
     subject: User | string | number,
     options?: CreateTokenOptions,
   ): IssuedToken<Claims>
-  /** Verifies a token (signature, exp, nbf, aud, iss, type). Does not ask the revocation store. */
+  /**
+   * Verifies a token (signature, exp, nbf, aud, iss, type). Does not ask the revocation store.
+   * Synchronous: a token whose key an asynchronous `resolveKey` must fetch throws a TypeError here;
+   * use `verifyToken` for those.
+   */
   decodeToken(token: string, options?: DecodeOptions): DecodedToken<Claims>
+  /** `decodeToken` as a promise, which also waits for a key from an asynchronous `resolveKey`. */
+  verifyToken(token: string, options?: DecodeOptions): Promise<DecodedToken<Claims>>
   /** The request guard: finds, verifies and checks a token, loads the user. Rejects with AuthError. */
   authenticate(request: RequestView, options?: GuardOptions): Promise<AuthContext<User, Claims>>
   /**
    * The same guard for adapter authors: returns the context itself when nothing had to wait (a
-   * revocation store and user loader that answered synchronously), a promise otherwise; throws or
-   * rejects with AuthError. Saves a promise and its microtasks on every request of a hot path.
+   * revocation store and user loader that answered synchronously), a native `Promise` otherwise;
+   * throws or rejects with AuthError. Saves a promise and its microtasks on every request of a hot
+   * path. (`result instanceof Promise` tells the two apart; `isThenable` works too.)
    *
    * @example
    * ```ts
@@ -289,8 +297,13 @@ export function createAuth<User = string, Claims extends object = Record<string,
         type,
         opts.locations ?? (type === 'access' ? config.accessLocations : config.refreshLocations),
       )
-      const result = revocationStep(verify(view, found, type, opts), opts)
-      if (!isThenable(result)) return result
+      const v = verify(view, found, type, opts)
+      const result =
+        v instanceof Promise
+          ? v.then((x: Verified) => revocationStep(x, opts))
+          : revocationStep(v as Verified, opts)
+      // Every promise of this chain is a native one: instanceof tells, and stays cheap.
+      if (!(result instanceof Promise)) return result
       const where = found
       return Promise.resolve(result).then(undefined, (err: unknown) => refuse(err, opts, type, where))
     } catch (err) {
@@ -298,20 +311,51 @@ export function createAuth<User = string, Claims extends object = Record<string,
     }
   }
 
-  /** Signature, claims, CSRF, token type and freshness: everything that never waits. */
-  function verify(view: RequestView, found: FoundToken, type: TokenType, opts: GuardOptions): Verified {
+  /**
+   * Signature, claims, CSRF, token type and freshness. Waits only for a key from an asynchronous
+   * `resolveKey`; configured keys never wait.
+   */
+  function verify(
+    view: RequestView,
+    found: FoundToken,
+    type: TokenType,
+    opts: GuardOptions,
+  ): Awaitable<Verified> {
     // One clock reading for the whole check: expiry, freshness and the implicit-refresh window agree.
     const now = config.clock()
-    let header: TokenHeader
-    let claims: TokenClaims<Claims>
+    let decoded: Awaitable<DecodedToken<Claims>>
     try {
-      ;({ header, claims } = decodeToken<Claims>(state, found.token, undefined, now))
+      decoded = decodeTokenAwaitable<Claims>(state, found.token, undefined, now)
     } catch (err) {
-      // The header's syntax is checked only now that the token failed: a header that breaks it can
-      // never hold a valid token (its characters are outside base64url), so valid requests skip the scan.
-      if (found.location === 'headers') checkHeaderSyntax(config, found.token)
-      throw err
+      return undecodable(found, err)
     }
+    // Only a key from an asynchronous resolveKey makes it a promise (a native one, hence instanceof).
+    if (!(decoded instanceof Promise))
+      return verified(view, found, type, opts, now, decoded as DecodedToken<Claims>)
+    return decoded.then(
+      (d: DecodedToken<Claims>) => verified(view, found, type, opts, now, d),
+      (err: unknown) => undecodable(found, err),
+    )
+  }
+
+  /**
+   * A token that did not decode. The header's syntax is checked only now: a header that breaks it
+   * can never hold a valid token (its characters are outside base64url), so valid requests skip the
+   * scan, and a broken header is still named as such.
+   */
+  function undecodable(found: FoundToken, err: unknown): never {
+    if (found.location === 'headers') checkHeaderSyntax(config, found.token)
+    throw err
+  }
+
+  function verified(
+    view: RequestView,
+    found: FoundToken,
+    type: TokenType,
+    opts: GuardOptions,
+    now: number,
+    { header, claims }: DecodedToken<Claims>,
+  ): Verified {
     if (found.location === 'cookies') checkCsrf(config, view, claims.csrf)
     if (claims.type !== type) throw new WrongTokenTypeError(type)
     const sub = subOf(claims)
@@ -372,7 +416,19 @@ export function createAuth<User = string, Claims extends object = Record<string,
   function userStep(v: Verified): Awaitable<AuthContext<User, Claims>> {
     if (!loadUser) return finish(v, v.sub as unknown as User)
     const loaded = loadUser(v.sub, v.claims)
-    return isThenable(loaded) ? Promise.resolve(loaded).then((user) => finish(v, user)) : finish(v, loaded)
+    if (loaded instanceof Promise) return loaded.then((user: User | null | undefined) => finish(v, user))
+    // Any other thenable too (checked here, not through a shared helper, so this site's property
+    // lookup only ever sees the app's user objects).
+    if (
+      loaded !== null &&
+      typeof loaded === 'object' &&
+      typeof (loaded as { then?: unknown }).then === 'function'
+    ) {
+      return Promise.resolve(loaded as unknown as PromiseLike<User | null | undefined>).then((user) =>
+        finish(v, user),
+      )
+    }
+    return finish(v, loaded as User | null | undefined)
   }
 
   function finish(v: Verified, loaded: User | null | undefined): AuthContext<User, Claims> {
@@ -546,6 +602,7 @@ export function createAuth<User = string, Claims extends object = Record<string,
     createRefreshToken: (subject, opts) => createToken(state, 'refresh', subject, opts).token,
     issueToken: (type, subject, opts) => createToken<Claims>(state, type, subject, opts),
     decodeToken: (token, opts) => decodeToken<Claims>(state, token, opts),
+    verifyToken: async (token, opts) => decodeTokenAwaitable<Claims>(state, token, opts),
     authenticate,
     check,
     responseHeaders(context) {

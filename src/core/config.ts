@@ -51,8 +51,13 @@ export interface AuthOptions<User = string, Claims extends object = Record<strin
   keys: KeyConfig | KeyConfig[]
   /** Allow HS and asymmetric keys in one verifier. Default false (RFC 8725 §3.1). */
   allowMixedAlgorithms?: boolean
-  /** Keys that live elsewhere: called when no configured key matches the token's kid. Synchronous. */
-  resolveKey?: (header: TokenHeader) => KeyConfig | undefined
+  /**
+   * Keys that live elsewhere: called when no configured key matches the token's `kid` and `alg`. May
+   * answer with a promise (a key fetched from a JWKS URL, say); the guard and `auth.verifyToken` then
+   * wait for it, and `auth.decodeToken`, which is synchronous, throws a TypeError for such tokens.
+   * A key is loaded once per object returned, so return the same object for the same key.
+   */
+  resolveKey?: (header: TokenHeader) => KeyConfig | undefined | PromiseLike<KeyConfig | undefined>
   /** Default ['headers']. */
   tokenLocations?: TokenLocation[]
   /** Locations for access tokens only (overrides tokenLocations). */

@@ -6,6 +6,7 @@ import {
   TokenNotYetValidError,
   WrongTokenTypeError,
 } from '../errors.js'
+import { type Awaitable, isThenable } from '../internal/awaitable.js'
 import { decodeBase64url, encodeBase64url } from '../internal/base64url.js'
 import { type Duration, durationMs } from '../internal/duration.js'
 import { familyOf, isAlgorithm, signBytes, verifyBytes, verifyHmacText } from './algorithms.js'
@@ -50,7 +51,7 @@ export interface DecodeOptions {
 export interface TokenState {
   config: ResolvedConfig
   keys: KeySet
-  resolveKey: ((header: TokenHeader) => KeyConfig | undefined) | undefined
+  resolveKey: ((header: TokenHeader) => Awaitable<KeyConfig | undefined>) | undefined
   additionalClaims: ((subject: unknown) => Record<string, unknown>) | undefined
   identify: ((user: never) => string | number) | undefined
   /** Verified-token cache, or undefined when disabled. */
@@ -265,30 +266,57 @@ function cachedHeader(segment: string): TokenHeader {
 
 const resolvedKeys = new WeakMap<KeyConfig, LoadedKey>()
 
-function keyFor(state: TokenState, header: TokenHeader): LoadedKey {
+// The header is attacker-controlled: a resolver that throws or rejects on an odd kid, or hands back a
+// key that does not load, is a refused token (401), never a 500.
+const noKey = (err: unknown): TokenInvalidError =>
+  Object.assign(invalid('no key for this token'), { cause: err })
+
+function unknownKey(header: TokenHeader): TokenInvalidError {
+  return header.kid !== undefined ? invalid('unknown key id or algorithm') : invalid('algorithm not allowed')
+}
+
+/**
+ * The key that verifies a token: a configured one, else the resolver's. A promise only when the
+ * resolver answers with one (keys fetched from elsewhere); the configured keys never wait.
+ */
+function keyFor(state: TokenState, header: TokenHeader): Awaitable<LoadedKey> {
   const key = state.keys.select(header.alg, header.kid)
   if (key) return key
-  if (state.resolveKey) {
-    // The header is attacker-controlled: a resolver that throws on an odd kid, or hands back a key
-    // that does not load, is a refused token (401), never a 500.
-    let loaded: LoadedKey | undefined
-    try {
-      const cfg = state.resolveKey(header)
-      if (cfg) {
-        loaded = resolvedKeys.get(cfg)
-        if (!loaded) {
-          loaded = loadKey(cfg, 'resolveKey')
-          resolvedKeys.set(cfg, loaded)
-        }
-      }
-    } catch (err) {
-      throw Object.assign(invalid('no key for this token'), { cause: err })
-    }
-    // Same family rule as the configured keys: no HS key for an asymmetric verifier unless allowed.
-    if (loaded && loaded.algorithm === header.alg && state.keys.allows(loaded.algorithm)) return loaded
+  if (!state.resolveKey) throw unknownKey(header)
+  let answer: Awaitable<KeyConfig | undefined>
+  try {
+    answer = state.resolveKey(header)
+  } catch (err) {
+    throw noKey(err)
   }
-  if (header.kid !== undefined) throw invalid('unknown key id or algorithm')
-  throw invalid('algorithm not allowed')
+  if (!isThenable(answer)) return resolvedKey(state, header, answer)
+  // From here on every value that may wait is a native promise of ours: `instanceof Promise` tells,
+  // which stays cheap where a `then` lookup on many object shapes would not.
+  return Promise.resolve(answer).then(
+    (cfg) => resolvedKey(state, header, cfg),
+    (err: unknown) => {
+      throw noKey(err)
+    },
+  )
+}
+
+function resolvedKey(state: TokenState, header: TokenHeader, cfg: KeyConfig | undefined): LoadedKey {
+  let loaded: LoadedKey | undefined
+  if (cfg) {
+    // Loaded once per object the resolver returns: a resolver that keeps its objects pays nothing.
+    loaded = resolvedKeys.get(cfg)
+    if (!loaded) {
+      try {
+        loaded = loadKey(cfg, 'resolveKey')
+      } catch (err) {
+        throw noKey(err)
+      }
+      resolvedKeys.set(cfg, loaded)
+    }
+  }
+  // Same family rule as the configured keys: no HS key for an asymmetric verifier unless allowed.
+  if (loaded && loaded.algorithm === header.alg && state.keys.allows(loaded.algorithm)) return loaded
+  throw unknownKey(header)
 }
 
 const NO_DECODE_OPTIONS: DecodeOptions = Object.freeze({})
@@ -369,18 +397,49 @@ export function decodeToken<Claims extends object>(
   options: DecodeOptions = NO_DECODE_OPTIONS,
   now: number = state.config.clock(),
 ): DecodedToken<Claims> {
+  const decoded = decodeTokenAwaitable<Claims>(state, token, options, now)
+  if (!(decoded instanceof Promise)) return decoded as DecodedToken<Claims>
+  // Nobody waits for it: keep its eventual refusal from surfacing as an unhandled rejection.
+  decoded.catch(() => {})
+  throw new TypeError(
+    'latchkey: resolveKey answered with a promise, and decodeToken is synchronous: use auth.verifyToken(token) or a guard',
+  )
+}
+
+/**
+ * `decodeToken` for the guard and `auth.verifyToken`: the decoded token, or a promise of it when the
+ * key had to come from an asynchronous `resolveKey`.
+ */
+export function decodeTokenAwaitable<Claims extends object>(
+  state: TokenState,
+  token: unknown,
+  options: DecodeOptions = NO_DECODE_OPTIONS,
+  now: number = state.config.clock(),
+): Awaitable<DecodedToken<Claims>> {
   const { config, cache } = state
   if (typeof token !== 'string' || token.length === 0) throw invalid('not a string')
   if (token.length > config.maxTokenLength) throw invalid('too long')
-  if (!cache) return checkType(verifyToken(state, token, options, now), options)
-  const fp = fingerprint(token)
-  let decoded = cache.get(token, fp)
-  if (decoded) checkTime(config, decoded.claims as unknown as Record<string, unknown>, options, now)
-  else {
-    decoded = verifyToken(state, token, options, now)
-    cache.set(token, fp, decoded)
+  if (!cache) {
+    const verified = verifyToken(state, token, options, now)
+    return verified instanceof Promise
+      ? verified.then((d) => checkType<Claims>(d, options))
+      : checkType(verified as DecodedToken<object>, options)
   }
-  return checkType(decoded, options)
+  const fp = fingerprint(token)
+  const cached = cache.get(token, fp)
+  if (cached) {
+    checkTime(config, cached.claims as unknown as Record<string, unknown>, options, now)
+    return checkType(cached, options)
+  }
+  const verified = verifyToken(state, token, options, now)
+  if (!(verified instanceof Promise)) {
+    cache.set(token, fp, verified as DecodedToken<object>)
+    return checkType(verified as DecodedToken<object>, options)
+  }
+  return verified.then((d: DecodedToken<object>) => {
+    cache.set(token, fp, d)
+    return checkType<Claims>(d, options)
+  })
 }
 
 function checkType<Claims extends object>(
@@ -396,8 +455,7 @@ function verifyToken(
   token: string,
   options: DecodeOptions,
   now: number,
-): DecodedToken<object> {
-  const { config } = state
+): Awaitable<DecodedToken<object>> {
   const dot1 = token.indexOf('.')
   const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1)
   if (dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) throw invalid('expected three dot-separated segments')
@@ -407,6 +465,23 @@ function verifyToken(
       ? lastHeader
       : parseHeader(token.slice(0, dot1))
   const key = keyFor(state, header)
+  if (!(key instanceof Promise))
+    return verifyWith(state, token, dot1, dot2, header, key as LoadedKey, options, now)
+  return key.then((k: LoadedKey) => verifyWith(state, token, dot1, dot2, header, k, options, now))
+}
+
+/** Signature, payload and claims, once the key is known. */
+function verifyWith(
+  state: TokenState,
+  token: string,
+  dot1: number,
+  dot2: number,
+  header: TokenHeader,
+  key: LoadedKey,
+  options: DecodeOptions,
+  now: number,
+): DecodedToken<object> {
+  const { config } = state
   const signatureText = token.slice(dot2 + 1)
   if (familyOf(key.algorithm) === 'HS') {
     // Compared as text: only the canonical spelling of the right MAC matches (see verifyHmacText).

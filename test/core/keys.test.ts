@@ -17,11 +17,13 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, createAuth, jwkThumbprint, type KeyConfig, TokenInvalidError } from '../../src/index.js'
 import {
   b64,
+  bearer,
   decodeSegment,
   expectAuthError,
   forge,
   frozenClock,
   keyPairs,
+  makeView,
   NOW,
   SECRET,
   type SignAlg,
@@ -589,6 +591,82 @@ describe('resolveKey: keys that live elsewhere', () => {
       TokenInvalidError,
       'TOKEN_INVALID',
     )
+  })
+})
+
+describe('resolveKey answering with a promise (keys fetched from elsewhere)', () => {
+  const issuer = createAuth({
+    keys: { privateKey: K.rsa2.privateKey, algorithm: 'RS256', kid: 'remote-1' },
+    clock: clock.fn,
+  })
+  const remote: KeyConfig = { publicKey: K.rsa2.publicKey, algorithm: 'RS256', kid: 'remote-1' }
+  function remoteAuth(resolve: (header: { kid?: string }) => Promise<KeyConfig | undefined>) {
+    const calls: unknown[] = []
+    const auth = createAuth({
+      keys: { privateKey: K.p256.privateKey, algorithm: 'ES256', kid: 'local' },
+      resolveKey: (header) => {
+        calls.push(header.kid)
+        return resolve(header)
+      },
+      clock: clock.fn,
+    })
+    return { auth, calls }
+  }
+  const fetched = async (header: { kid?: string }) => {
+    await new Promise((r) => setTimeout(r, 2))
+    return header.kid === 'remote-1' ? remote : undefined
+  }
+
+  it('the guard and verifyToken wait for the key; decodeToken, synchronous, says to use them', async () => {
+    const { auth } = remoteAuth(fetched)
+    const token = issuer.createAccessToken('u7')
+    expect((await auth.verifyToken(token)).claims.sub).toBe('u7')
+    const context = await auth.authenticate(makeView({ headers: bearer(token) }))
+    expect(context).toMatchObject({ isAuthenticated: true, sub: 'u7', header: { kid: 'remote-1' } })
+    const fresh = issuer.createAccessToken('u8')
+    expect(() => auth.decodeToken(fresh)).toThrow(/resolveKey answered with a promise.*verifyToken/)
+  })
+
+  it('configured keys never wait, and never ask the resolver', () => {
+    const { auth, calls } = remoteAuth(fetched)
+    const result = auth.check(makeView({ headers: bearer(auth.createAccessToken('u1')) }))
+    expect(result).toMatchObject({ sub: 'u1' })
+    expect(calls).toEqual([])
+  })
+
+  it('a resolver that rejects, has no key, or answers a key of another algorithm refuses the token (401)', async () => {
+    const cases: [string, (header: { kid?: string }) => Promise<KeyConfig | undefined>][] = [
+      ['rejects', async () => Promise.reject(new Error('JWKS endpoint down'))],
+      ['no key', async () => undefined],
+      ['another algorithm', async () => ({ ...remote, algorithm: 'PS256' }) as KeyConfig],
+      ['a key that does not load', async () => ({ publicKey: 'not a key', algorithm: 'RS256' }) as KeyConfig],
+    ]
+    for (const [what, resolve] of cases) {
+      const { auth } = remoteAuth(resolve)
+      const token = issuer.createAccessToken('u1')
+      const refused = await auth.verifyToken(token).catch((e: unknown) => e)
+      expect(refused, what).toBeInstanceOf(TokenInvalidError)
+      const guarded = await auth.authenticate(makeView({ headers: bearer(token) })).catch((e: unknown) => e)
+      expect(guarded, what).toBeInstanceOf(TokenInvalidError)
+      expect(auth.errorResponse(guarded as TokenInvalidError).status, what).toBe(401)
+    }
+  })
+
+  it('a forged token with the right kid is refused once the key arrives', async () => {
+    const { auth } = remoteAuth(fetched)
+    const forger = createAuth({
+      keys: { privateKey: K.rsa.privateKey, algorithm: 'RS256', kid: 'remote-1' },
+      clock: clock.fn,
+    })
+    await expect(auth.verifyToken(forger.createAccessToken('u1'))).rejects.toBeInstanceOf(TokenInvalidError)
+  })
+
+  it('a token verified twice is served from the verified-token cache: the resolver is not asked again', async () => {
+    const { auth, calls } = remoteAuth(fetched)
+    const token = issuer.createAccessToken('u9')
+    for (let i = 0; i < 4; i++) expect((await auth.verifyToken(token)).claims.sub).toBe('u9')
+    // Verified (and the resolver asked) on the first two presentations, served from the cache after.
+    expect(calls).toEqual(['remote-1', 'remote-1'])
   })
 })
 
