@@ -416,13 +416,14 @@ export function createAuth<User = string, Claims extends object = Record<string,
   function userStep(v: Verified): Awaitable<AuthContext<User, Claims>> {
     if (!loadUser) return finish(v, v.sub as unknown as User)
     const loaded = loadUser(v.sub, v.claims)
-    if (loaded instanceof Promise) return loaded.then((user: User | null | undefined) => finish(v, user))
-    // Any other thenable too (checked here, not through a shared helper, so this site's property
-    // lookup only ever sees the app's user objects).
+    // Any thenable (a native promise is the common case, checked first) is adopted through
+    // Promise.resolve, so a non-conforming `then` can never end the chain early. Checked here rather
+    // than through a shared helper, so this site's property lookup only ever sees the app's users.
     if (
-      loaded !== null &&
-      typeof loaded === 'object' &&
-      typeof (loaded as { then?: unknown }).then === 'function'
+      loaded instanceof Promise ||
+      (loaded !== null &&
+        (typeof loaded === 'object' || typeof loaded === 'function') &&
+        typeof (loaded as { then?: unknown }).then === 'function')
     ) {
       return Promise.resolve(loaded as unknown as PromiseLike<User | null | undefined>).then((user) =>
         finish(v, user),

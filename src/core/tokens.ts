@@ -279,17 +279,26 @@ function unknownKey(header: TokenHeader): TokenInvalidError {
  * The key that verifies a token: a configured one, else the resolver's. A promise only when the
  * resolver answers with one (keys fetched from elsewhere); the configured keys never wait.
  */
-function keyFor(state: TokenState, header: TokenHeader): Awaitable<LoadedKey> {
+function keyFor(state: TokenState, header: TokenHeader, mayWait: boolean): Awaitable<LoadedKey> {
   const key = state.keys.select(header.alg, header.kid)
   if (key) return key
   if (!state.resolveKey) throw unknownKey(header)
   let answer: Awaitable<KeyConfig | undefined>
+  let waits: boolean
   try {
     answer = state.resolveKey(header)
+    waits = isThenable(answer) // inside the try: even a `then` getter that throws is the resolver's
   } catch (err) {
     throw noKey(err)
   }
-  if (!isThenable(answer)) return resolvedKey(state, header, answer)
+  if (!waits) return resolvedKey(state, header, answer as KeyConfig | undefined)
+  if (!mayWait) {
+    // Nobody waits for it: keep its eventual rejection from surfacing as an unhandled one.
+    Promise.resolve(answer).then(undefined, () => {})
+    throw new TypeError(
+      'latchkey: resolveKey answered with a promise, and decodeToken is synchronous: use auth.verifyToken(token) or a guard',
+    )
+  }
   // From here on every value that may wait is a native promise of ours: `instanceof Promise` tells,
   // which stays cheap where a `then` lookup on many object shapes would not.
   return Promise.resolve(answer).then(
@@ -397,13 +406,8 @@ export function decodeToken<Claims extends object>(
   options: DecodeOptions = NO_DECODE_OPTIONS,
   now: number = state.config.clock(),
 ): DecodedToken<Claims> {
-  const decoded = decodeTokenAwaitable<Claims>(state, token, options, now)
-  if (!(decoded instanceof Promise)) return decoded as DecodedToken<Claims>
-  // Nobody waits for it: keep its eventual refusal from surfacing as an unhandled rejection.
-  decoded.catch(() => {})
-  throw new TypeError(
-    'latchkey: resolveKey answered with a promise, and decodeToken is synchronous: use auth.verifyToken(token) or a guard',
-  )
+  // Never a promise: a key that must be awaited throws a TypeError in keyFor, before anything starts.
+  return decodeTokenAwaitable<Claims>(state, token, options, now, false) as DecodedToken<Claims>
 }
 
 /**
@@ -415,12 +419,13 @@ export function decodeTokenAwaitable<Claims extends object>(
   token: unknown,
   options: DecodeOptions = NO_DECODE_OPTIONS,
   now: number = state.config.clock(),
+  mayWait = true,
 ): Awaitable<DecodedToken<Claims>> {
   const { config, cache } = state
   if (typeof token !== 'string' || token.length === 0) throw invalid('not a string')
   if (token.length > config.maxTokenLength) throw invalid('too long')
   if (!cache) {
-    const verified = verifyToken(state, token, options, now)
+    const verified = verifyToken(state, token, options, now, mayWait)
     return verified instanceof Promise
       ? verified.then((d) => checkType<Claims>(d, options))
       : checkType(verified as DecodedToken<object>, options)
@@ -431,7 +436,7 @@ export function decodeTokenAwaitable<Claims extends object>(
     checkTime(config, cached.claims as unknown as Record<string, unknown>, options, now)
     return checkType(cached, options)
   }
-  const verified = verifyToken(state, token, options, now)
+  const verified = verifyToken(state, token, options, now, mayWait)
   if (!(verified instanceof Promise)) {
     cache.set(token, fp, verified as DecodedToken<object>)
     return checkType(verified as DecodedToken<object>, options)
@@ -455,6 +460,7 @@ function verifyToken(
   token: string,
   options: DecodeOptions,
   now: number,
+  mayWait: boolean,
 ): Awaitable<DecodedToken<object>> {
   const dot1 = token.indexOf('.')
   const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1)
@@ -464,7 +470,7 @@ function verifyToken(
     lastHeader !== undefined && dot1 === lastSegment.length && token.startsWith(lastSegment)
       ? lastHeader
       : parseHeader(token.slice(0, dot1))
-  const key = keyFor(state, header)
+  const key = keyFor(state, header, mayWait)
   if (!(key instanceof Promise))
     return verifyWith(state, token, dot1, dot2, header, key as LoadedKey, options, now)
   return key.then((k: LoadedKey) => verifyWith(state, token, dot1, dot2, header, k, options, now))

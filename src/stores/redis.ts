@@ -184,7 +184,7 @@ export class RedisRevocationStore implements RevocationStore {
   readonly #channel: string
   readonly #closeClient: boolean
   readonly #waitMs: number
-  readonly #subscriber: Client | undefined
+  #subscriber: Redis | undefined
   readonly #cache: Map<string, CacheEntry> | undefined
   readonly #cacheMax: number
   readonly #cacheTtlMs: number
@@ -252,12 +252,39 @@ export class RedisRevocationStore implements RevocationStore {
     this.#cacheMax = maxEntries
     this.#cacheTtlMs = ttlMs
     // A connection in subscriber mode cannot send other commands, hence a second one.
-    const subscriber =
-      typeof client === 'string'
-        ? new Redis(client, created)
-        : client instanceof Cluster
-          ? client.duplicate()
-          : client.duplicate({ lazyConnect: false })
+    if (typeof client === 'string') this.#listen(new Redis(client, created), onConnectionError)
+    else if (client instanceof Cluster) this.#listenOnCluster(client, onConnectionError)
+    else this.#listen(client.duplicate({ lazyConnect: false }), onConnectionError)
+  }
+
+  /**
+   * On a Cluster, invalidations are heard through a plain connection to one master (a `PUBLISH`
+   * reaches every node's subscribers). Not through the Cluster client's own subscriber: ioredis
+   * replaces that connection silently when it drops, so the store could not know that messages were
+   * missed meanwhile; a plain connection reports its drop, and the cache is off until it is back.
+   * Made once the Cluster knows its nodes.
+   */
+  #listenOnCluster(cluster: Cluster, onConnectionError: (error: Error) => void): void {
+    const attach = (): void => {
+      if (this.#closed || this.#subscriber !== undefined) return
+      const node = cluster.nodes('master')[0] ?? cluster.nodes('all')[0]
+      if (node === undefined) return
+      this.#listen(
+        new Redis({
+          ...cluster.options.redisOptions,
+          host: node.options.host,
+          port: node.options.port,
+          lazyConnect: false,
+          retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
+        }),
+        onConnectionError,
+      )
+    }
+    if (cluster.status === 'ready') attach()
+    else cluster.on('ready', attach)
+  }
+
+  #listen(subscriber: Redis, onConnectionError: (error: Error) => void): void {
     this.#subscriber = subscriber
     subscriber.on('error', onConnectionError)
     subscriber.on('message', (channel: string, key: string) => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it, vi } from 'vitest'
 import {
   type AuthError,
@@ -1245,6 +1246,41 @@ describe('check: the guard without promises when nothing waits', () => {
       const result = auth.check(view)
       expect(isThenable(result)).toBe(true)
       await expect(result).rejects.toBeInstanceOf(error)
+    }
+    // A Promise subclass whose then returns nothing (and never calls back): pending, as `await` would
+    // leave it, never an early "success".
+    class Lazy<T> extends Promise<T> {
+      // biome-ignore lint/suspicious/noThenProperty: the point of the test
+      override then(): never {
+        return undefined as never
+      }
+    }
+    {
+      const { auth } = setup<U>({
+        ...syncOptions,
+        loadUser: () => Object.setPrototypeOf(Promise.resolve(null), Lazy.prototype) as Promise<U>,
+      })
+      const result = auth.check(makeView({ headers: bearer(auth.createAccessToken('u1')) }))
+      expect(result).toBeInstanceOf(Promise)
+      const settled = await Promise.race([
+        (result as Promise<unknown>).then(
+          () => 'settled',
+          () => 'settled',
+        ),
+        sleep(20, 'pending'),
+      ])
+      expect(settled).toBe('pending')
+    }
+    // A thenable that is a function, resolving no user: refused.
+    {
+      const thenable = Object.assign(() => {}, {
+        // biome-ignore lint/suspicious/noThenProperty: the point of the test
+        then: (resolve: (v: null) => void) => resolve(null),
+      })
+      const { auth } = setup<U>({ ...syncOptions, loadUser: () => thenable as unknown as Promise<U> })
+      const result = auth.check(makeView({ headers: bearer(auth.createAccessToken('u1')) }))
+      expect(result).toBeInstanceOf(Promise)
+      await expect(result).rejects.toBeInstanceOf(UserNotFoundError)
     }
     const { auth } = setup<U>({
       ...syncOptions,

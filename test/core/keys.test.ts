@@ -652,6 +652,28 @@ describe('resolveKey answering with a promise (keys fetched from elsewhere)', ()
     }
   })
 
+  it('a resolver answer whose then getter throws is a refused token (401), not a 500', async () => {
+    const { auth } = remoteAuth(
+      () =>
+        ({
+          // biome-ignore lint/suspicious/noThenProperty: the point of the test
+          get then() {
+            throw new Error('hostile getter')
+          },
+        }) as unknown as Promise<KeyConfig>,
+    )
+    await expect(auth.verifyToken(issuer.createAccessToken('u1'))).rejects.toBeInstanceOf(TokenInvalidError)
+  })
+
+  it('decodeToken throws the TypeError every time, and starts no verification behind the caller', async () => {
+    const { auth, calls } = remoteAuth(fetched)
+    const token = issuer.createAccessToken('u1')
+    for (let i = 0; i < 3; i++) expect(() => auth.decodeToken(token)).toThrow(TypeError)
+    await new Promise((r) => setTimeout(r, 10))
+    expect(() => auth.decodeToken(token)).toThrow(TypeError) // nothing was cached meanwhile
+    expect(calls).toHaveLength(4)
+  })
+
   it('a forged token with the right kid is refused once the key arrives', async () => {
     const { auth } = remoteAuth(fetched)
     const forger = createAuth({

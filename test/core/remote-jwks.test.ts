@@ -1,7 +1,7 @@
 /**
  * The documented recipe for keys that live elsewhere (docs/configuration.md, "Keys from a JWKS
- * URL"): an asynchronous `resolveKey` over jose's `createRemoteJWKSet`, against a real JWKS served
- * over HTTP by another latchkey, the issuer. Rotation at the issuer is picked up without a restart.
+ * URL"): an asynchronous `resolveKey` over jose's `createRemoteJWKSet` with its defaults, against a
+ * real JWKS served over HTTP by another latchkey, the issuer, which rotates its keys the documented way.
  */
 import { generateKeyPairSync, KeyObject } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
@@ -13,7 +13,13 @@ import { bearer, makeView } from './helpers.js'
 
 const first = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 const second = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-let issuer: Auth = createAuth({ keys: { privateKey: first.privateKey, algorithm: 'ES256' } })
+// The issuer publishes its next key (verify-only) ahead of signing with it, as a rotation should.
+let issuer: Auth = createAuth({
+  keys: [
+    { privateKey: first.privateKey, algorithm: 'ES256', kid: 'first' },
+    { privateKey: second.privateKey, algorithm: 'ES256', kid: 'second', verifyOnly: true },
+  ],
+})
 let server: Server
 let jwksUrl: URL
 let served = 0
@@ -31,7 +37,7 @@ afterAll(() => new Promise<void>((done) => server.close(() => done())))
 
 /** The recipe, as documented. */
 function remoteKeys(url: URL): (header: { alg: string; kid?: string }) => Promise<KeyConfig> {
-  const jwks = createRemoteJWKSet(url, { cooldownDuration: 0 })
+  const jwks = createRemoteJWKSet(url) // jose's defaults: 30 s cooldown, 10 min cache
   // jose returns the same CryptoKey for the same JWK: keeping one KeyConfig per CryptoKey lets
   // latchkey load each key once.
   const configs = new WeakMap<object, KeyConfig>()
@@ -68,15 +74,17 @@ describe('keys from a JWKS URL (asynchronous resolveKey over jose createRemoteJW
     expect(served).toBe(1)
   })
 
-  it('follows a key rotation at the issuer: an unknown kid fetches the JWKS again', async () => {
+  it('follows a key rotation at the issuer that published the new key ahead, without a refetch', async () => {
+    served = 0
     issuer = createAuth({
       keys: [
-        { privateKey: second.privateKey, algorithm: 'ES256' },
-        { publicKey: first.publicKey, algorithm: 'ES256' },
+        { privateKey: second.privateKey, algorithm: 'ES256', kid: 'second' },
+        { publicKey: first.publicKey, algorithm: 'ES256', kid: 'first' },
       ],
     })
     const rotated = issuer.createAccessToken('u4')
     expect((await api.verifyToken(rotated)).claims.sub).toBe('u4')
+    expect(served).toBe(0)
   })
 
   it('refuses a token whose kid the issuer does not publish (401, not a 500)', async () => {

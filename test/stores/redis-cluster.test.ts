@@ -63,7 +63,7 @@ async function until(
 
 const ports: number[] = []
 const nodes: ChildProcess[] = []
-const dir = mkdtempSync(join(tmpdir(), 'latchkey-cluster-'))
+let dir = ''
 const prefix = `{lk-cluster-${randomUUID().slice(0, 8)}}:`
 const cluster = () =>
   new Cluster(
@@ -73,6 +73,7 @@ const cluster = () =>
 
 describe.skipIf(tools.skip)('RedisRevocationStore on a Redis Cluster (three masters of its own)', () => {
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'latchkey-cluster-'))
     const taken = new Set<number>()
     for (let i = 0; i < 3; i++) ports.push(await clusterPort(taken))
     for (const port of ports) {
@@ -112,7 +113,7 @@ describe.skipIf(tools.skip)('RedisRevocationStore on a Redis Cluster (three mast
   afterAll(() => {
     for (const node of nodes) if (node.exitCode === null && node.signalCode === null) node.kill('SIGKILL')
     killLeftovers()
-    rmSync(dir, { recursive: true, force: true })
+    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
   const options = { connections: 4, expiryMs: 800 }
@@ -164,6 +165,34 @@ describe.skipIf(tools.skip)('RedisRevocationStore on a Redis Cluster (three mast
         2_000,
       )
       expect(Date.now() - started).toBeLessThan(2_000)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('turns its cache off when the subscription drops, so a revocation made meanwhile is never missed', async () => {
+    const a = new RedisRevocationStore(cluster(), { prefix, closeClient: true, cache: { ttlMs: 60_000 } })
+    const b = new RedisRevocationStore(cluster(), { prefix, closeClient: true })
+    try {
+      await until('the cache to go live', () => a.cacheStats()?.live === true)
+      const token: TokenRef = {
+        jti: randomUUID(),
+        sub: `user-${randomUUID()}`,
+        family: randomUUID(),
+        issuedAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
+      }
+      expect(await a.isRevoked(token)).toBe(false)
+      expect(a.isRevoked(token)).toBe(false) // cached
+      // Every subscriber connection of every node is killed; the revocation comes right after.
+      for (const port of ports) {
+        spawnSync('redis-cli', ['-p', String(port), 'client', 'kill', 'type', 'pubsub'], { encoding: 'utf8' })
+      }
+      await b.revokeFamily(token.family!, Date.now() + 60_000)
+      await until('the revocation to be seen', async () => (await a.isRevoked(token)) === true, 1_000)
+      // And the cache comes back once subscribed again.
+      await until('the cache to go live again', () => a.cacheStats()?.live === true)
     } finally {
       await a.close()
       await b.close()
