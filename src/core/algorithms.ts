@@ -1,4 +1,4 @@
-import { constants, createHmac, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto'
+import { constants, createHmac, type KeyObject, sign, verify } from 'node:crypto'
 
 /** The JWS algorithms latchkey signs and verifies. `none` is not one of them and never will be. */
 export type Algorithm =
@@ -133,15 +133,13 @@ function equalInConstantTime(a: string, b: string): boolean {
 }
 
 /**
- * Verifies a signature with Node's crypto. Returns false for any mismatch, including a signature of
- * the wrong length (ES signatures must be exactly r || s; an all-zero one never verifies).
+ * Verifies an asymmetric signature with Node's crypto (HMACs go through {@link verifyHmacText}).
+ * Returns false for any mismatch, including a signature of the wrong length (ES signatures must be
+ * exactly r || s; an all-zero one never verifies), and for an HS algorithm, which has no public key.
  */
 export function verifyBytes(alg: Algorithm, key: KeyObject, input: string, signature: Buffer): boolean {
   const fam = familyOf(alg)
-  if (fam === 'HS') {
-    const expected = createHmac(hashOf(alg)!, key).update(input).digest()
-    return expected.length === signature.length && timingSafeEqual(expected, signature)
-  }
+  if (fam === 'HS') return false
   const data = Buffer.from(input, 'latin1')
   try {
     if (fam === 'EdDSA') return verify(null, data, key, signature)

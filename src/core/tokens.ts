@@ -239,12 +239,16 @@ function parseSegment(segment: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-// The header segment of the last token, checked first: comparing it costs less than hashing it.
+// The header segment of the last token: most tokens repeat it, and comparing it in place costs
+// less than slicing it out and hashing it for the cache.
 let lastSegment = ''
 let lastHeader: TokenHeader | undefined
 
-function parseHeader(segment: string): TokenHeader {
-  if (lastHeader !== undefined && segment === lastSegment) return lastHeader
+/** The checked header of `token`, whose first dot is at `dot1`. */
+function headerOf(token: string, dot1: number): TokenHeader {
+  if (lastHeader !== undefined && dot1 === lastSegment.length && token.startsWith(lastSegment))
+    return lastHeader
+  const segment = token.slice(0, dot1)
   const header = cachedHeader(segment)
   lastSegment = segment
   lastHeader = header
@@ -336,7 +340,7 @@ const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Numb
  * A cheap fingerprint of a token: FNV-1a of its last 8 characters (the signature's tail). Only a
  * hint for the admission filter; the cache itself is keyed by the exact text.
  */
-export function fingerprint(token: string): number {
+function fingerprint(token: string): number {
   let h = 0x811c9dc5
   for (let i = Math.max(0, token.length - 8); i < token.length; i++) {
     h = Math.imul(h ^ token.charCodeAt(i), 0x01000193)
@@ -465,11 +469,7 @@ function verifyToken(
   const dot1 = token.indexOf('.')
   const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1)
   if (dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) throw invalid('expected three dot-separated segments')
-  // Most tokens repeat the last header segment: compare it in place rather than slicing it out.
-  const header =
-    lastHeader !== undefined && dot1 === lastSegment.length && token.startsWith(lastSegment)
-      ? lastHeader
-      : parseHeader(token.slice(0, dot1))
+  const header = headerOf(token, dot1)
   const key = keyFor(state, header, mayWait)
   if (!(key instanceof Promise))
     return verifyWith(state, token, dot1, dot2, header, key as LoadedKey, options, now)

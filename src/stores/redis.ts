@@ -126,6 +126,9 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 1_000
 
 function ignore(): void {}
 
+/** Reconnect forever, at most a second apart, so the store recovers without a restart. */
+const reconnectDelay = (attempt: number): number => Math.min(attempt * 100, 1_000)
+
 /** A standalone client or a Redis Cluster client: the store uses what both offer. */
 type Client = Redis | Cluster
 
@@ -221,8 +224,7 @@ export class RedisRevocationStore implements RevocationStore {
       commandTimeout: commandTimeoutMs,
       // A command in flight when the connection drops fails at once rather than after retries.
       maxRetriesPerRequest: 0,
-      // Reconnect forever, at most a second apart, so the store recovers without a restart.
-      retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
+      retryStrategy: reconnectDelay,
       ...redisOptions,
       // No offline queue: a command sent while Redis is down fails now (fail closed, 503) instead of
       // waiting; and no replay: a command that already failed must not run later (a late refresh
@@ -275,7 +277,7 @@ export class RedisRevocationStore implements RevocationStore {
           host: node.options.host,
           port: node.options.port,
           lazyConnect: false,
-          retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
+          retryStrategy: reconnectDelay,
         }),
         onConnectionError,
       )

@@ -619,6 +619,20 @@ describe('check order', () => {
   })
 })
 
+/** A store that answers `isRevoked` its own way and hands every write to `store`. */
+function delegatingTo(
+  store: MemoryRevocationStore,
+  isRevoked: RevocationStore['isRevoked'],
+): RevocationStore {
+  return {
+    isRevoked,
+    revokeToken: (jti, until) => store.revokeToken(jti, until),
+    revokeFamily: (family, until) => store.revokeFamily(family, until),
+    revokeIdentity: (sub, before, until) => store.revokeIdentity(sub, before, until),
+    consumeRefreshToken: (jti, until) => store.consumeRefreshToken(jti, until),
+  }
+}
+
 function throwingStore(): RevocationStore & { error: Error } {
   const error = new Error('connection refused')
   const fail = async (): Promise<never> => {
@@ -1198,13 +1212,7 @@ describe('check: the guard without promises when nothing waits', () => {
     ['loadUser', { loadUser: async (id: string) => users.get(id) }],
   ] as const)('returns a promise once %s answers with one, with the same context', async (_, extra) => {
     const store = new MemoryRevocationStore()
-    const waiting: RevocationStore = {
-      isRevoked: async (ref) => store.isRevoked(ref),
-      revokeToken: (jti, until) => store.revokeToken(jti, until),
-      revokeFamily: (family, until) => store.revokeFamily(family, until),
-      revokeIdentity: (sub, before, until) => store.revokeIdentity(sub, before, until),
-      consumeRefreshToken: (jti, until) => store.consumeRefreshToken(jti, until),
-    }
+    const waiting = delegatingTo(store, async (ref) => store.isRevoked(ref))
     const options = { ...syncOptions, ...extra, revocation: 'revocation' in extra ? waiting : store }
     const { auth } = setup<U>(options as Partial<AuthOptions<U>>)
     const token = auth.createAccessToken('u1')
@@ -1226,14 +1234,10 @@ describe('check: the guard without promises when nothing waits', () => {
         setTimeout(() => resolve(value), 1)
       },
     })
-    const store = new MemoryRevocationStore()
-    const revokedStore: RevocationStore = {
-      isRevoked: () => later(true) as unknown as Promise<boolean>,
-      revokeToken: (jti, until) => store.revokeToken(jti, until),
-      revokeFamily: (family, until) => store.revokeFamily(family, until),
-      revokeIdentity: (sub, before, until) => store.revokeIdentity(sub, before, until),
-      consumeRefreshToken: (jti, until) => store.consumeRefreshToken(jti, until),
-    }
+    const revokedStore = delegatingTo(
+      new MemoryRevocationStore(),
+      () => later(true) as unknown as Promise<boolean>,
+    )
     const cases: [Partial<AuthOptions<U>>, unknown][] = [
       [{ revocation: revokedStore }, TokenRevokedError],
       [{ checkClaims: () => later(false) as unknown as Promise<boolean> }, ClaimsRejectedError],

@@ -61,6 +61,15 @@ async function until(
   }
 }
 
+/** A token of a new login, not revoked, living a minute. */
+const newToken = (): TokenRef => ({
+  jti: randomUUID(),
+  sub: `user-${randomUUID()}`,
+  family: randomUUID(),
+  issuedAt: Date.now(),
+  expiresAt: Date.now() + 60_000,
+})
+
 const ports: number[] = []
 const nodes: ChildProcess[] = []
 let dir = ''
@@ -148,13 +157,7 @@ describe.skipIf(tools.skip)('RedisRevocationStore on a Redis Cluster (three mast
     const b = new RedisRevocationStore(cluster(), { prefix, closeClient: true })
     try {
       await until('the cache to go live', () => a.cacheStats()?.live === true)
-      const token: TokenRef = {
-        jti: randomUUID(),
-        sub: `user-${randomUUID()}`,
-        family: randomUUID(),
-        issuedAt: Date.now(),
-        expiresAt: Date.now() + 60_000,
-      }
+      const token = newToken()
       expect(await a.isRevoked(token)).toBe(false)
       expect(a.isRevoked(token)).toBe(false) // now from the cache, synchronously
       await b.revokeFamily(token.family!, Date.now() + 60_000)
@@ -176,13 +179,7 @@ describe.skipIf(tools.skip)('RedisRevocationStore on a Redis Cluster (three mast
     const b = new RedisRevocationStore(cluster(), { prefix, closeClient: true })
     try {
       await until('the cache to go live', () => a.cacheStats()?.live === true)
-      const token: TokenRef = {
-        jti: randomUUID(),
-        sub: `user-${randomUUID()}`,
-        family: randomUUID(),
-        issuedAt: Date.now(),
-        expiresAt: Date.now() + 60_000,
-      }
+      const token = newToken()
       expect(await a.isRevoked(token)).toBe(false)
       expect(a.isRevoked(token)).toBe(false) // cached
       // Every subscriber connection of every node is killed; the revocation comes right after.
