@@ -4,9 +4,8 @@
  * test/stores and test/revocation, the core's rules in test/core/login.test.ts ("refresh rotation",
  * "logout", "logoutEverywhere"); here each is an attack a client can try with tokens it once held.
  */
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli/index.js'
+import { runCliCaptured } from '../server/helpers.js'
 import {
   expectRefused,
   forgeHS,
@@ -171,27 +170,15 @@ describe('revocation (checklist "Revocation is keyed on jti"; RFC 6819 §5.2.2.3
   })
 
   describe('disabled users (checklist: sub must map to an existing, active user)', () => {
-    async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-      const stdout = new PassThrough()
-      const stderr = new PassThrough()
-      let out = ''
-      let err = ''
-      stdout.on('data', (d) => {
-        out += d
+    const cli = (args: string[]) =>
+      runCliCaptured(args, {
+        cwd: server.dir,
+        env: {
+          DATABASE_URL: server.config.databaseUrl,
+          LATCHKEY_SECRET: TEST_SECRET,
+          LATCHKEY_ARGON2: TEST_ARGON2,
+        },
       })
-      stderr.on('data', (d) => {
-        err += d
-      })
-      const stdin = new PassThrough()
-      stdin.end('')
-      const env = {
-        DATABASE_URL: server.config.databaseUrl,
-        LATCHKEY_SECRET: TEST_SECRET,
-        LATCHKEY_ARGON2: TEST_ARGON2,
-      }
-      const code = await runCli(args, { stdout, stderr, stdin, env, cwd: server.dir })
-      return { code, out, err }
-    }
 
     it('disabled in the database (users repository) → 401 USER_INACTIVE on the very next request', async () => {
       const a = await newSession(server)

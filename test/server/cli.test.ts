@@ -4,42 +4,21 @@
  */
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli/index.js'
 import { TEST_ARGON2, TEST_SECRET } from './harness.js'
-import { tempDir } from './helpers.js'
+import { type CliRun, runCliCaptured, tempDir } from './helpers.js'
 
 const folder = tempDir('latchkey-cli-')
 afterAll(() => folder.remove())
 
-interface Run {
-  code: number
-  out: string
-  err: string
-}
-
 let dbCounter = 0
 
 /** Runs one command line with its own database unless `env` says otherwise. */
-async function cli(
+function cli(
   args: string[],
   options: { env?: Record<string, string>; stdin?: string } = {},
-): Promise<Run> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d) => {
-    out += d
-  })
-  stderr.on('data', (d) => {
-    err += d
-  })
-  const stdin = new PassThrough()
-  stdin.end(options.stdin ?? '')
-  const code = await runCli(args, { stdout, stderr, stdin, env: options.env ?? {}, cwd: folder.dir })
-  return { code, out, err }
+): Promise<CliRun> {
+  return runCliCaptured(args, { ...options, cwd: folder.dir })
 }
 
 function database(): Record<string, string> {

@@ -6,8 +6,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { runCli } from '../../src/cli/index.js'
 import { DatabaseRevocationStore } from '../../src/server/db/revocations.js'
 import type { TestServer } from './harness.js'
 
@@ -114,4 +116,32 @@ export async function countDatabaseRevocations(server: TestServer): Promise<numb
     n += Number(row.n)
   }
   return n
+}
+
+/** What one in-process run of the CLI did. */
+export interface CliRun {
+  code: number
+  out: string
+  err: string
+}
+
+/** Runs one `latchkey` command line in process, with `stdin` as its input and its output captured. */
+export async function runCliCaptured(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; stdin?: string },
+): Promise<CliRun> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d) => {
+    out += d
+  })
+  stderr.on('data', (d) => {
+    err += d
+  })
+  const stdin = new PassThrough()
+  stdin.end(options.stdin ?? '')
+  const code = await runCli(args, { stdout, stderr, stdin, env: { ...options.env }, cwd: options.cwd })
+  return { code, out, err }
 }

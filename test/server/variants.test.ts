@@ -4,15 +4,13 @@
  */
 import { chmodSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { parseOptions } from '@node-rs/argon2'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli/index.js'
 import { buildServer } from '../../src/server/app.js'
 import { parseConfig, type RawSettings } from '../../src/server/config.js'
 import { PasswordHasher } from '../../src/server/passwords.js'
 import { claimsOf, fresh, type Reply, startServer, type TestServer, type TokenBody } from './harness.js'
-import { tempDir } from './helpers.js'
+import { runCliCaptured, tempDir } from './helpers.js'
 
 const PASSWORD = 'correct horse battery'
 const folder = tempDir('latchkey-variants-')
@@ -41,26 +39,6 @@ async function userOn(s: TestServer, password = PASSWORD) {
   const login = await s.client.login(who.email, password, { from: who.from })
   expect(login.status).toBe(200)
   return { ...who, login, access: login.body.access_token, refresh: login.body.refresh_token }
-}
-
-function headersIO(env: Record<string, string> = {}) {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d) => {
-    out += d
-  })
-  stderr.on('data', (d) => {
-    err += d
-  })
-  const stdin = new PassThrough()
-  stdin.end()
-  return {
-    io: { stdout, stderr, stdin, env: { ...env }, cwd: folder.dir },
-    output: () => out,
-    errors: () => err,
-  }
 }
 
 describe('token locations', () => {
@@ -167,8 +145,9 @@ describe('issuer and audience', () => {
 describe('keys', () => {
   it('signs with an ES256 key file and publishes its public key in the JWKS', async () => {
     const dir = join(folder.dir, 'es256')
-    const cli = headersIO()
-    expect(await runCli(['keygen', '--alg', 'ES256', '--out', dir], cli.io)).toBe(0)
+    expect((await runCliCaptured(['keygen', '--alg', 'ES256', '--out', dir], { cwd: folder.dir })).code).toBe(
+      0,
+    )
     const s = await server({
       secret: '',
       privateKeyFile: join(dir, 'latchkey-private.pem'),
@@ -215,11 +194,14 @@ describe('keys', () => {
 
   it('rotates key files: the old key verifies (and is published) until it is removed', async () => {
     const databaseUrl = sqlite()
-    const cli = headersIO()
     const oldDir = join(folder.dir, 'rotate-old')
     const newDir = join(folder.dir, 'rotate-new')
-    expect(await runCli(['keygen', '--alg', 'ES256', '--out', oldDir], cli.io)).toBe(0)
-    expect(await runCli(['keygen', '--alg', 'ES256', '--out', newDir], cli.io)).toBe(0)
+    expect(
+      (await runCliCaptured(['keygen', '--alg', 'ES256', '--out', oldDir], { cwd: folder.dir })).code,
+    ).toBe(0)
+    expect(
+      (await runCliCaptured(['keygen', '--alg', 'ES256', '--out', newDir], { cwd: folder.dir })).code,
+    ).toBe(0)
     const oldKey = join(oldDir, 'latchkey-private.pem')
     const newKey = join(newDir, 'latchkey-private.pem')
     const before = await server({ databaseUrl, secret: '', privateKeyFile: oldKey, algorithm: 'ES256' })
