@@ -54,3 +54,22 @@ export function validationFailed(message: string): ApiError {
 export function serviceUnavailable(message = 'Service temporarily unavailable; try again shortly'): ApiError {
   return new ApiError(503, 'SERVICE_UNAVAILABLE', message, { 'retry-after': '1' })
 }
+
+/**
+ * Runs a backend call (database, Redis) that must fail closed: any failure but an ApiError the call
+ * chose itself becomes a logged 503 the client may retry.
+ */
+export async function orUnavailable<T>(
+  log: { error(obj: object, msg: string): void },
+  call: () => Promise<T>,
+  message?: string,
+): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    // Answers the route already chose (409 EMAIL_TAKEN, say) pass through.
+    if (error instanceof ApiError) throw error
+    log.error({ err: error }, 'backend unavailable')
+    throw serviceUnavailable(message)
+  }
+}
