@@ -52,5 +52,6 @@ export function start(port = 3000, host = '127.0.0.1'): Promise<Server> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  start(Number(process.env.PORT ?? 3000)).then((s) => console.log('listening on', s.address()))
+  const server = await start(Number(process.env.PORT ?? 3000))
+  console.log('listening on', server.address())
 }

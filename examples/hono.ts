@@ -54,5 +54,6 @@ export function start(port = 3000, hostname = '127.0.0.1') {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  start(Number(process.env.PORT ?? 3000)).then((s) => console.log('listening on', s.address()))
+  const server = await start(Number(process.env.PORT ?? 3000))
+  console.log('listening on', server.address())
 }

@@ -18,6 +18,7 @@ import type { ServerDatabase } from './db/connect.js'
 import type { User, UsersRepository } from './db/users.js'
 import { registerDemoPage } from './demo.js'
 import { registerErrorHandling } from './error-handler.js'
+import { ApiError } from './errors.js'
 import { loadServerKeys } from './keys.js'
 import { createLogger } from './logger.js'
 import { LoginThrottle } from './login-throttle.js'
@@ -29,6 +30,7 @@ import { healthRoutes } from './routes/health.js'
 import { metaRoutes } from './routes/meta.js'
 import { sessionRoutes } from './routes/session.js'
 import { type Backends, createServerAuth, openBackends } from './services.js'
+import { registerGracefulShutdown } from './shutdown.js'
 
 /** Options of {@link buildServer} that are not configuration. */
 export interface BuildServerOptions {
@@ -111,7 +113,7 @@ async function assemble(
   keys: KeyConfig[],
   backends: Backends,
 ): Promise<FastifyInstance> {
-  const { database, redis, store, counter, users } = backends
+  const { database, redis, redisConnection, store, counter, users } = backends
   const hasher = new PasswordHasher(config.argon2)
   await hasher.warmUp()
   const auth = createServerAuth(config, keys, backends, logger)
@@ -144,6 +146,14 @@ async function assemble(
         : config.trustProxy,
     // The largest legitimate body is a 1024-character password next to a token; 64 KiB is plenty.
     bodyLimit: 64 * 1024,
+    // Slow clients: the whole request (headers and body) must arrive within the request timeout, or
+    // it is answered 408 and its connection closed; Node checks every second rather than every 30.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+    },
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   })
@@ -151,15 +161,11 @@ async function assemble(
 
   // Only JSON bodies: no text/plain, so no "simple" cross-site POST can reach a route.
   app.removeContentTypeParser('text/plain')
+  strictJsonBodies(app)
+  app.server.maxConnections = config.maxConnections
 
-  // Shutdown: a response finished after close() began says "Connection: close", so its client's
-  // keep-alive connection ends with it and the server can stop as soon as the last request is done.
-  let closing = false
-  app.addHook('preClose', async () => {
-    closing = true
-  })
+  registerGracefulShutdown(app)
   app.addHook('onSend', async (request, reply) => {
-    if (closing) reply.header('connection', 'close')
     // Nothing an auth endpoint answers (tokens, users, errors) belongs in a cache.
     if (request.url.startsWith('/auth/') && !reply.hasHeader('cache-control'))
       reply.header('cache-control', 'no-store')
@@ -216,7 +222,17 @@ async function assemble(
   await app.register(latchkeyPlugin, { auth: auth as unknown as Auth<unknown, object> })
 
   const throttle = new LoginThrottle({ counter, hasher, users, limits: config })
-  const deps: RouteDeps = { config, auth, users, hasher, throttle, metrics, database, redis }
+  const deps: RouteDeps = {
+    config,
+    auth,
+    users,
+    hasher,
+    throttle,
+    metrics,
+    database,
+    redis,
+    redisConnection,
+  }
   healthRoutes(app, deps)
   accountRoutes(app, deps)
   sessionRoutes(app, deps)
@@ -226,4 +242,29 @@ async function assemble(
   // Runs after every request in flight has finished (Fastify's close waits for them).
   app.addHook('onClose', async () => backends.close())
   return app
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * JSON bodies decoded strictly: invalid UTF-8 is refused (400 INVALID_JSON) rather than replaced by
+ * U+FFFD, which would let two different passwords (or emails) collide. An empty body is no body for
+ * routes that take none (`POST /auth/logout` from a client that always sends the JSON content type),
+ * and still an error where a body is expected.
+ */
+function strictJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer
+    if (bytes.length === 0 && request.routeOptions.schema?.body === undefined) return done(null, undefined)
+    let text: string
+    try {
+      text = UTF8.decode(bytes)
+    } catch {
+      return done(new ApiError(400, 'INVALID_JSON', 'Body is not valid UTF-8'), undefined)
+    }
+    // Fastify's default JSON parser is synchronous and answers through `done`; its type also allows a promise.
+    void parseJson(request, text, done)
+  })
 }

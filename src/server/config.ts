@@ -78,6 +78,24 @@ export interface ServerConfig {
   logLevel: string
   /** Longest wait for requests in flight at shutdown, in milliseconds. */
   shutdownTimeoutMs: number
+  /** Deadline of one database read (revocation check, user lookup), in milliseconds. */
+  dbReadTimeoutMs: number
+  /** Deadline of one database write (signup, revocations, counters), in milliseconds. */
+  dbWriteTimeoutMs: number
+  /** Longest wait for a pooled PostgreSQL connection (a free one, or a new one), in milliseconds. */
+  dbAcquireTimeoutMs: number
+  /** PostgreSQL connections per instance. */
+  dbPoolSize: number
+  /** Deadline of one Redis command, in milliseconds. */
+  redisTimeoutMs: number
+  /** Refuse a Redis that keeps nothing on disk (neither AOF nor RDB snapshots). */
+  redisRequirePersistence: boolean
+  /** Longest time a client may take to send a whole request (headers and body), in milliseconds. */
+  requestTimeoutMs: number
+  /** How long an idle keep-alive connection stays open, in milliseconds. */
+  keepAliveTimeoutMs: number
+  /** Most connections open at once; more are closed as they arrive. */
+  maxConnections: number
 }
 
 /** One setting: its environment variable, its flag, its help line and its default (as text). */
@@ -233,7 +251,61 @@ export const SETTINGS = {
     env: 'LATCHKEY_SHUTDOWN_TIMEOUT',
     flag: 'shutdown-timeout',
     help: 'longest wait for requests in flight at shutdown',
+    default: '15s',
+  },
+  dbReadTimeout: {
+    env: 'LATCHKEY_DB_READ_TIMEOUT',
+    flag: 'db-read-timeout',
+    help: 'deadline of a database read (revocation check, user lookup); then 503 with Retry-After',
+    default: '1s',
+  },
+  dbWriteTimeout: {
+    env: 'LATCHKEY_DB_WRITE_TIMEOUT',
+    flag: 'db-write-timeout',
+    help: 'deadline of a database write (signup, logout, login counters); then 503 with Retry-After',
+    default: '3s',
+  },
+  dbAcquireTimeout: {
+    env: 'LATCHKEY_DB_ACQUIRE_TIMEOUT',
+    flag: 'db-acquire-timeout',
+    help: 'longest wait for a PostgreSQL pool connection; then 503 with Retry-After',
+    default: '1s',
+  },
+  dbPoolSize: {
+    env: 'LATCHKEY_DB_POOL_SIZE',
+    flag: 'db-pool-size',
+    help: 'PostgreSQL connections per instance',
+    default: '10',
+  },
+  redisTimeout: {
+    env: 'LATCHKEY_REDIS_TIMEOUT',
+    flag: 'redis-timeout',
+    help: 'deadline of a Redis command; then 503 with Retry-After',
+    default: '1s',
+  },
+  redisRequirePersistence: {
+    env: 'LATCHKEY_REDIS_REQUIRE_PERSISTENCE',
+    flag: 'redis-require-persistence',
+    help: 'refuse a Redis without AOF or RDB (it forgets revocations on restart); default: warn',
+    default: 'false',
+  },
+  requestTimeout: {
+    env: 'LATCHKEY_REQUEST_TIMEOUT',
+    flag: 'request-timeout',
+    help: 'longest time a client may take to send a whole request; then 408 and the connection closes',
     default: '10s',
+  },
+  keepAliveTimeout: {
+    env: 'LATCHKEY_KEEP_ALIVE_TIMEOUT',
+    flag: 'keep-alive-timeout',
+    help: "idle keep-alive connections close after this (keep it above your load balancer's)",
+    default: '72s',
+  },
+  maxConnections: {
+    env: 'LATCHKEY_MAX_CONNECTIONS',
+    flag: 'max-connections',
+    help: 'most connections open at once; more are closed as they arrive',
+    default: '2048',
   },
 } as const satisfies Record<string, SettingSpec>
 
@@ -271,6 +343,20 @@ function duration(name: SettingName, text: string, min: number): number {
   if (seconds === undefined) fail(name, 'must be a duration such as 900, 2s, 15m or 30d', text)
   if (seconds < min) fail(name, `must be at least ${min} second${min === 1 ? '' : 's'}`, text)
   return seconds
+}
+
+const MILLISECONDS = /^(\d+)ms$/
+
+/**
+ * A deadline in milliseconds: a duration (`1s`, `2m`) or milliseconds (`250ms`); at least 1 ms and
+ * at most a day (a longer deadline is no deadline).
+ */
+function milliseconds(name: SettingName, text: string): number {
+  const ms = MILLISECONDS.exec(text.trim())
+  const value = ms ? Number(ms[1]) : (parseDuration(text) ?? Number.NaN) * 1000
+  if (!Number.isSafeInteger(value)) fail(name, 'must be a duration such as 250ms, 1s or 2m', text)
+  if (value < 1 || value > 86_400_000) fail(name, 'must be from 1ms to 1d', text)
+  return value
 }
 
 function integer(name: SettingName, text: string, min: number, max: number): number {
@@ -460,6 +546,15 @@ export function parseConfig(raw: RawSettings, options: { cwd?: string } = {}): S
     argon2: argon2(get('argon2')),
     logLevel,
     shutdownTimeoutMs: duration('shutdownTimeout', get('shutdownTimeout'), 0) * 1000,
+    dbReadTimeoutMs: milliseconds('dbReadTimeout', get('dbReadTimeout')),
+    dbWriteTimeoutMs: milliseconds('dbWriteTimeout', get('dbWriteTimeout')),
+    dbAcquireTimeoutMs: milliseconds('dbAcquireTimeout', get('dbAcquireTimeout')),
+    dbPoolSize: integer('dbPoolSize', get('dbPoolSize'), 1, 1_000),
+    redisTimeoutMs: milliseconds('redisTimeout', get('redisTimeout')),
+    redisRequirePersistence: boolean('redisRequirePersistence', get('redisRequirePersistence')),
+    requestTimeoutMs: milliseconds('requestTimeout', get('requestTimeout')),
+    keepAliveTimeoutMs: milliseconds('keepAliveTimeout', get('keepAliveTimeout')),
+    maxConnections: integer('maxConnections', get('maxConnections'), 1, 1_000_000),
   }
   config.implicitRefresh = implicitRefresh(get('implicitRefresh'), config)
   if (config.host.trim() === '') fail('host', 'must not be empty', config.host)

@@ -85,28 +85,47 @@ const errors = (...statuses: number[]) =>
 const authErrors = errors(401, 403, 503)
 const bearer: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { cookieAuth: [] }]
 
+const statusOk = {
+  type: 'object',
+  properties: { status: { type: 'string', const: 'ok' } },
+  required: ['status'],
+} as const
+
+/** The answers of a readiness check. */
+const readiness = {
+  200: statusOk,
+  503: {
+    type: 'object',
+    properties: {
+      status: { type: 'string', const: 'unavailable' },
+      msg: { type: 'string' },
+      code: { type: 'string' },
+    },
+    required: ['status', 'msg', 'code'],
+  },
+} as const
+
 /** Every route's schema. */
 export const routeSchemas = {
-  healthz: {
-    summary: 'Liveness and readiness',
-    description: '200 when the database (and Redis, if configured) answer; 503 otherwise.',
+  livez: {
+    summary: 'Liveness',
+    description:
+      '200 while the process serves requests. Asks no dependency: a database outage must not get healthy instances restarted.',
     tags: ['operations'],
-    response: {
-      200: {
-        type: 'object',
-        properties: { status: { type: 'string', const: 'ok' } },
-        required: ['status'],
-      },
-      503: {
-        type: 'object',
-        properties: {
-          status: { type: 'string', const: 'unavailable' },
-          msg: { type: 'string' },
-          code: { type: 'string' },
-        },
-        required: ['status', 'msg', 'code'],
-      },
-    },
+    response: { 200: statusOk },
+  },
+  readyz: {
+    summary: 'Readiness',
+    description:
+      '200 when the database (and Redis, if configured) answer within their deadlines; 503 with Retry-After otherwise (and while shutting down). For readiness probes and load balancers.',
+    tags: ['operations'],
+    response: readiness,
+  },
+  healthz: {
+    summary: 'Readiness (the compatibility name of /readyz)',
+    description: 'The same as /readyz.',
+    tags: ['operations'],
+    response: readiness,
   },
   signup: {
     summary: 'Create an account',

@@ -2,7 +2,7 @@
  * What the server and the CLI share: the database, Redis, the revocation store, the users and the
  * auth object, opened and closed in one place.
  */
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { type Auth, createAuth, type KeyConfig, type RevocationStore, type TokenLocation } from '../index.js'
 import { RedisRevocationStore } from '../stores/redis.js'
@@ -10,13 +10,17 @@ import type { ServerConfig } from './config.js'
 import { openDatabase, type ServerDatabase } from './db/connect.js'
 import { DatabaseRevocationStore } from './db/revocations.js'
 import { type User, UsersRepository } from './db/users.js'
+import { withDeadline } from './deadline.js'
 import { serviceUnavailable } from './errors.js'
 import { type AttemptCounter, DatabaseAttemptCounter, RedisAttemptCounter } from './ratelimit.js'
+import { connectRedis, type RedisConnection } from './redis.js'
 
 /** The server's connections and the objects over them. */
 export interface Backends {
   database: ServerDatabase
   redis: Redis | undefined
+  /** The Redis connection's state (persistence), when Redis is configured. */
+  redisConnection: RedisConnection | undefined
   /** Redis when configured, else the database. */
   store: RevocationStore
   /** Login rate-limit counters: Redis when configured, else the database. */
@@ -33,36 +37,6 @@ export interface OpenBackendsOptions {
   /** Apply pending migrations first (the server does; CLI reads do not). */
   migrate?: boolean
   logger?: Logger
-}
-
-/** Opens Redis with the revocation store's fail-fast settings and waits for the first connection. */
-export async function connectRedis(url: string, logger?: Logger): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    commandTimeout: 1_000,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
-    // A command sent while Redis is down fails now (the request gets a 503) and is never replayed
-    // later: a late refresh-token consumption would turn the client's retry into "reuse".
-    enableOfflineQueue: false,
-    autoResendUnfulfilledCommands: false,
-  })
-  let lastLog = 0
-  redis.on('error', (error: Error) => {
-    // Reconnection errors come every second while Redis is down; log one in ten seconds.
-    if (Date.now() - lastLog > 10_000) {
-      lastLog = Date.now()
-      logger?.error({ err: { message: error.message } }, 'redis connection error')
-    }
-  })
-  try {
-    await redis.connect()
-  } catch (error) {
-    redis.disconnect()
-    throw new Error(`cannot reach Redis at REDIS_URL (${(error as Error).message})`, { cause: error })
-  }
-  return redis
 }
 
 async function quietly(
@@ -90,26 +64,36 @@ export async function openBackends(
   try {
     database = await openDatabase(config.databaseUrl, {
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      poolSize: config.dbPoolSize,
+      readTimeoutMs: config.dbReadTimeoutMs,
+      writeTimeoutMs: config.dbWriteTimeoutMs,
+      acquireTimeoutMs: config.dbAcquireTimeoutMs,
       onPoolError: (error) =>
         logger?.error({ err: { message: error.message } }, 'idle database connection failed'),
     })
   } catch (error) {
     throw new Error(`cannot open DATABASE_URL (${(error as Error).message})`, { cause: error })
   }
-  let redis: Redis | undefined
+  let redisConnection: RedisConnection | undefined
   try {
     if (options.migrate) {
       const applied = await database.migrate()
       if (applied.length > 0) logger?.info({ migrations: applied }, 'database migrated')
     }
-    if (config.redisUrl) redis = await connectRedis(config.redisUrl, logger)
+    if (config.redisUrl)
+      redisConnection = await connectRedis(config.redisUrl, {
+        timeoutMs: config.redisTimeoutMs,
+        requirePersistence: config.redisRequirePersistence,
+        logger,
+      })
   } catch (error) {
-    redis?.disconnect()
+    redisConnection?.redis.disconnect()
     await quietly('database', logger, () => database.close())
     throw error
   }
+  const redis = redisConnection?.redis
   const store: RevocationStore = redis
-    ? new RedisRevocationStore(redis, { prefix: config.redisPrefix })
+    ? new RedisRevocationStore(redis, { prefix: config.redisPrefix, commandTimeoutMs: config.redisTimeoutMs })
     : new DatabaseRevocationStore(database.db)
   const counter: AttemptCounter = redis
     ? new RedisAttemptCounter(redis, { prefix: config.redisPrefix })
@@ -118,6 +102,7 @@ export async function openBackends(
   return {
     database,
     redis,
+    redisConnection,
     store,
     counter,
     users: new UsersRepository(database.db),
@@ -127,7 +112,10 @@ export async function openBackends(
       await quietly('revocation store', logger, async () => store.close?.())
       if (redis) {
         const r = redis
-        await quietly('redis', logger, () => r.quit())
+        // quit() waits for Redis's answer, which a Redis that is away never sends.
+        await quietly('redis', logger, () =>
+          withDeadline(r.quit(), config.redisTimeoutMs, 'redis quit').catch(() => r.disconnect()),
+        )
       }
       await quietly('database', logger, () => database.close())
     },

@@ -55,9 +55,12 @@ async function start(auth: Auth<User>): Promise<RunningApp> {
     throw new Error('boom')
   })
   await app.register(
-    async (scope) => {
-      scope.setErrorHandler((_error, _request, reply) => reply.code(500).send({ swallowed: true }))
+    (scope, _options, done) => {
+      scope.setErrorHandler((_error, _request, reply) => {
+        reply.code(500).send({ swallowed: true })
+      })
       scope.get('/me', { onRequest: scope.requireAuth() }, me)
+      done()
     },
     { prefix: '/swallow' },
   )

@@ -79,11 +79,17 @@ export function defineApiSuite(backend: string, setup: () => Promise<BackendSetu
       return { ...who, login, access: login.body.access_token, refresh: login.body.refresh_token }
     }
 
-    describe('GET /healthz', () => {
-      it('answers 200 {"status":"ok"} when the backends answer', async () => {
-        const reply = await server.client.get('/healthz')
-        expect(reply.status).toBe(200)
-        expect(reply.body).toEqual({ status: 'ok' })
+    describe('health: GET /livez, /readyz and /healthz', () => {
+      it('answers 200 {"status":"ok"} when the backends answer, never cached', async () => {
+        for (const path of ['/livez', '/readyz', '/healthz']) {
+          const reply = await server.client.get(path)
+          expect({ path, status: reply.status, body: reply.body }).toEqual({
+            path,
+            status: 200,
+            body: { status: 'ok' },
+          })
+          expect(reply.headers.get('cache-control'), path).toBe('no-store')
+        }
       })
     })
 
@@ -641,6 +647,8 @@ export function defineApiSuite(backend: string, setup: () => Promise<BackendSetu
             '/auth/refresh',
             '/auth/signup',
             '/healthz',
+            '/livez',
+            '/readyz',
           ].sort(),
         )
         const signup =

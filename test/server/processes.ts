@@ -104,7 +104,7 @@ export function startProcess(
             resolveLine(line)
           },
         })
-        exited.then(() => {
+        void exited.then(() => {
           clearTimeout(timer)
           reject(new Error(`exited before a line matching ${pattern}:\n${output.join('\n')}`))
         })

@@ -8,6 +8,8 @@ import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import { sqlitePath } from '../config.js'
+import { withDeadline } from '../deadline.js'
+import { deadlinePool } from './deadline-pool.js'
 import { migrateToLatest } from './migrations.js'
 import type { ServerSchema } from './schema.js'
 
@@ -17,11 +19,11 @@ export interface ServerDatabase {
   dialect: 'sqlite' | 'postgres'
   /** PostgreSQL's current schema (from the URL's search_path), undefined for SQLite. */
   schema: string | undefined
-  /** Resolves when the database answers a trivial query. */
+  /** Resolves when the database answers a trivial query within the read deadline. */
   ping(): Promise<void>
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>
-  /** Closes the pool or the file. Idempotent. */
+  /** Closes the pool or the file, waiting at most a write deadline for PostgreSQL. Idempotent. */
   close(): Promise<void>
 }
 
@@ -31,11 +33,19 @@ export interface OpenDatabaseOptions {
   cwd?: string
   /** Pool size for PostgreSQL. Default 10. */
   poolSize?: number
+  /** Deadline of one read query, in milliseconds. Default 1 000. */
+  readTimeoutMs?: number
+  /** Deadline of one write query (and SQLite's wait for a lock held by another process). Default 3 000. */
+  writeTimeoutMs?: number
+  /** Longest wait for a PostgreSQL pool connection. Default 1 000. */
+  acquireTimeoutMs?: number
   /** Called with errors of idle pool connections (they are dropped and replaced by the pool). */
   onPoolError?: (error: Error) => void
 }
 
 const INT8_OID = 20
+/** Migrations may rewrite tables: they get minutes, not the deadlines of a request. */
+const MIGRATION_MS = 10 * 60_000
 
 /**
  * Opens (and for SQLite creates, with its folder) the database. Does not migrate; call `migrate()`.
@@ -47,14 +57,15 @@ const INT8_OID = 20
  * ```
  */
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<ServerDatabase> {
+  const { readTimeoutMs = 1_000, writeTimeoutMs = 3_000, acquireTimeoutMs = 1_000 } = options
   const path = sqlitePath(url, options.cwd)
   if (path !== undefined) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
     const file = new BetterSqlite3(path)
     // WAL: readers (every guarded request) never wait for the writer. busy_timeout: another process
-    // holding the write lock makes us wait a little rather than fail at once.
+    // holding the write lock makes us wait a little (at most a write deadline) rather than fail at once.
     if (path !== ':memory:') file.pragma('journal_mode = WAL')
-    file.pragma('busy_timeout = 5000')
+    file.pragma(`busy_timeout = ${Math.round(writeTimeoutMs)}`)
     file.pragma('synchronous = NORMAL')
     const db = new Kysely<ServerSchema>({ dialect: new SqliteDialect({ database: file }) })
     let closed = false
@@ -77,7 +88,8 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
-    connectionTimeoutMillis: 5_000,
+    // Both a new connection and the wait for a free one.
+    connectionTimeoutMillis: acquireTimeoutMs,
     // bigint columns hold epoch milliseconds, well inside the exact range of a JS number; read them
     // as numbers on this pool only (pg's global type parsers stay untouched).
     types: {
@@ -88,7 +100,9 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     },
   })
   pool.on('error', (error) => options.onPoolError?.(error))
-  const db = new Kysely<ServerSchema>({ dialect: new PostgresDialect({ pool }) })
+  const deadlines = { readMs: readTimeoutMs, writeMs: writeTimeoutMs }
+  const timed = deadlinePool(pool, deadlines, acquireTimeoutMs)
+  const db = new Kysely<ServerSchema>({ dialect: new PostgresDialect({ pool: timed }) })
   let schema: string
   try {
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)
@@ -107,11 +121,19 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     async ping() {
       await sql`select 1`.execute(db)
     },
-    migrate: () => migrateToLatest(db as unknown as Kysely<unknown>, { schema }),
+    async migrate() {
+      timed.deadlines = { readMs: MIGRATION_MS, writeMs: MIGRATION_MS }
+      try {
+        return await migrateToLatest(db as unknown as Kysely<unknown>, { schema })
+      } finally {
+        timed.deadlines = deadlines
+      }
+    },
     async close() {
       if (closed) return
       closed = true
-      await db.destroy()
+      // A stalled server never acknowledges the goodbye: stop waiting (the sockets die with the process).
+      await withDeadline(db.destroy(), writeTimeoutMs, 'database close').catch(() => {})
     },
   }
 }

@@ -12,6 +12,7 @@ import { ApiError, validationFailed } from '../errors.js'
 import type { LoginThrottle } from '../login-throttle.js'
 import type { ServerMetrics } from '../metrics.js'
 import type { PasswordHasher } from '../passwords.js'
+import type { RedisConnection } from '../redis.js'
 
 /** The services the routes use. */
 export interface RouteDeps {
@@ -23,6 +24,7 @@ export interface RouteDeps {
   metrics: ServerMetrics | undefined
   database: ServerDatabase
   redis: Redis | undefined
+  redisConnection: RedisConnection | undefined
 }
 
 /** Rejects a body that is not `application/json` (login and signup only take JSON). */
