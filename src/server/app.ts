@@ -5,7 +5,6 @@
  */
 
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -29,6 +28,7 @@ import { healthRoutes } from './routes/health.js'
 import { metaRoutes } from './routes/meta.js'
 import { sessionRoutes } from './routes/session.js'
 import { type Backends, createServerAuth, openBackends } from './services.js'
+import { VERSION } from './version.js'
 
 /** Options of {@link buildServer} that are not configuration. */
 export interface BuildServerOptions {
@@ -56,17 +56,6 @@ declare module 'fastify' {
     latchkey: ServerServices
   }
 }
-
-const VERSION = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string
-    }
-    return pkg.version ?? '0.0.0'
-  } catch {
-    return '0.0.0'
-  }
-})()
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
