@@ -17,6 +17,7 @@ import type { ServerDatabase } from './db/connect.js'
 import type { User, UsersRepository } from './db/users.js'
 import { registerDemoPage } from './demo.js'
 import { registerErrorHandling } from './error-handler.js'
+import { clientErrorHandler, frameworkErrorHandler, registerJsonNewline } from './http-shape.js'
 import { loadServerKeys } from './keys.js'
 import { createLogger } from './logger.js'
 import { LoginThrottle } from './login-throttle.js'
@@ -28,6 +29,7 @@ import { healthRoutes } from './routes/health.js'
 import { metaRoutes } from './routes/meta.js'
 import { sessionRoutes } from './routes/session.js'
 import { type Backends, createServerAuth, openBackends } from './services.js'
+import { logConfigWarnings } from './startup.js'
 import { VERSION } from './version.js'
 
 /** Options of {@link buildServer} that are not configuration. */
@@ -81,6 +83,7 @@ export async function buildServer(
       'no LATCHKEY_SECRET or LATCHKEY_PRIVATE_KEY_FILE: using a key generated in the data folder. Fine for one instance; set a key for production and for several instances (see docs/deployment.md)',
     )
   }
+  logConfigWarnings(config, logger)
   const backends = await openBackends(config, {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     migrate: true,
@@ -134,6 +137,9 @@ async function assemble(
     // The largest legitimate body is a 1024-character password next to a token; 64 KiB is plenty.
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
+    // Errors Fastify or Node answer before any route runs, in the server's {msg, code} shape.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   })
   app.decorate('latchkey', { config, auth, users, hasher, database, redis, store, logger })
@@ -170,6 +176,7 @@ async function assemble(
   }
 
   registerErrorHandling(app, auth as unknown as Auth<unknown, object>)
+  registerJsonNewline(app)
 
   await app.register(swagger, {
     openapi: {
