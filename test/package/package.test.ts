@@ -20,6 +20,7 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
   peerDependencies: Record<string, string>
   peerDependenciesMeta: Record<string, { optional?: boolean }>
   bin: Record<string, string>
+  version: string
 }
 const entries = Object.entries(manifest.exports).filter(
   (e): e is [string, { types: string; default: string }] => typeof e[1] === 'object',
@@ -173,6 +174,9 @@ export const used = [context, code, latchkey(auth), latchkeyPlugin, requireAuth(
     const bin = join(PKG, manifest.bin.latchkey!)
     const help = execFileSync(process.execPath, [bin, '--help'], { cwd: WORK, encoding: 'utf8' })
     expect(help).toMatch(/serve/)
+    // The version comes from the installed package.json, two folders up from dist/server.
+    const version = execFileSync(process.execPath, [bin, '--version'], { cwd: WORK, encoding: 'utf8' })
+    expect(version).toBe(`${manifest.version}\n`)
   })
 })
 

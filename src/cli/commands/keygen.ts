@@ -76,8 +76,8 @@ export async function keygen(args: string[], io: CliIO): Promise<number> {
   const jwks = createAuth({ keys: { privateKey, algorithm: alg as Algorithm } }).jwks()
   const created = !existsSync(dir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  // Only in a folder of our own: a `*` in an existing folder (--out .) would hide a whole project.
   const gitignore = join(dir, '.gitignore')
+  // Only in a folder of our own: a `*` in an existing folder (--out .) would hide a whole project.
   if (created) writeFileSync(gitignore, '# Written by latchkey keygen: keep keys out of git.\n*\n')
   const ignored = existsSync(gitignore) && /^\*$/m.test(readFileSync(gitignore, 'utf8'))
   writeFileSync(keyFile, privateKey, { mode: 0o600 })
