@@ -37,7 +37,7 @@ export type {
 } from './core/types.js'
 export * from './errors.js'
 export { type Awaitable, isThenable } from './internal/awaitable.js'
-export type { Duration } from './internal/duration.js'
+export { type Duration, parseDurationMs } from './internal/duration.js'
 export {
   MemoryRevocationStore,
   type MemoryRevocationStoreOptions,

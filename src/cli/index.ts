@@ -8,12 +8,13 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from '../index.js'
 import { ServerConfigError } from '../server/config.js'
+import { VERSION } from '../server/version.js'
 import { keygen } from './commands/keygen.js'
 import { migrate } from './commands/migrate.js'
 import { serve } from './commands/serve.js'
 import { token } from './commands/token.js'
 import { users } from './commands/users.js'
-import { CliError } from './errors.js'
+import { ArgumentsError, CliError } from './errors.js'
 import { type CliIO, processIO } from './io.js'
 
 /** `latchkey --help`. */
@@ -31,7 +32,7 @@ Commands:
   users disable <email>    disable an account and revoke its tokens
   users enable <email>     enable an account
 
-Run latchkey <command> --help for the options of each.
+Run latchkey <command> --help for the options of each; latchkey --version prints the version.
 `
 
 const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
@@ -49,6 +50,14 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     io.stdout.write(HELP)
     return command === undefined ? 2 : 0
   }
+  if (command === '--version' || command === '-v') {
+    io.stdout.write(`${VERSION}\n`)
+    return 0
+  }
+  if (command.startsWith('-')) {
+    io.stderr.write(`latchkey: unknown option ${command} (see latchkey --help)\n`)
+    return 2
+  }
   const run = COMMANDS[command]
   if (!run) {
     io.stderr.write(`latchkey: unknown command "${command}" (see latchkey --help)\n`)
@@ -60,7 +69,12 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     const exitCode = error instanceof CliError ? error.exitCode : 1
     const known =
       error instanceof CliError || error instanceof ServerConfigError || error instanceof ConfigError
-    const message = error instanceof Error ? error.message : String(error)
+    const message =
+      error instanceof ArgumentsError
+        ? error.forCommand(command)
+        : error instanceof Error
+          ? error.message
+          : String(error)
     // One line: a configuration error says what to fix; anything else says what failed.
     io.stderr.write(`latchkey: ${known ? '' : `${command} failed: `}${message.split('\n', 1)[0]}\n`)
     return exitCode

@@ -10,7 +10,7 @@ import {
   settingsFromEnv,
   settingsFromFlags,
 } from '../server/config.js'
-import { usage } from './errors.js'
+import { ArgumentsError } from './errors.js'
 import type { CliIO } from './io.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -23,7 +23,8 @@ export interface Parsed {
 
 /**
  * Parses arguments strictly (unknown flags are errors). `settings: true` also accepts every server
- * setting flag (`--database-url`, `--secret`, ...). `--help`/`-h` is always accepted.
+ * setting flag (`--database-url`, `--secret`, ...). `--help`/`-h` is always accepted. A refused
+ * command line throws ArgumentsError, which `runCli` words with the command's name.
  */
 export function parse(args: string[], options: Options, config: { settings?: boolean } = {}): Parsed {
   try {
@@ -39,7 +40,7 @@ export function parse(args: string[], options: Options, config: { settings?: boo
     })
     return { values: parsed.values as Parsed['values'], positionals: parsed.positionals }
   } catch (error) {
-    throw usage((error as Error).message.split('\n', 1)[0] ?? 'invalid arguments')
+    throw new ArgumentsError(error)
   }
 }
 

@@ -5,7 +5,6 @@
  */
 
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -19,6 +18,7 @@ import type { User, UsersRepository } from './db/users.js'
 import { registerDemoPage } from './demo.js'
 import { registerErrorHandling } from './error-handler.js'
 import { ApiError } from './errors.js'
+import { clientErrorHandler, frameworkErrorHandler, registerJsonNewline } from './http-shape.js'
 import { loadServerKeys } from './keys.js'
 import { createLogger } from './logger.js'
 import { LoginThrottle } from './login-throttle.js'
@@ -31,6 +31,8 @@ import { metaRoutes } from './routes/meta.js'
 import { sessionRoutes } from './routes/session.js'
 import { type Backends, createServerAuth, openBackends } from './services.js'
 import { registerGracefulShutdown } from './shutdown.js'
+import { logConfigWarnings } from './startup.js'
+import { VERSION } from './version.js'
 
 /** Options of {@link buildServer} that are not configuration. */
 export interface BuildServerOptions {
@@ -59,17 +61,6 @@ declare module 'fastify' {
   }
 }
 
-const VERSION = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string
-    }
-    return pkg.version ?? '0.0.0'
-  } catch {
-    return '0.0.0'
-  }
-})()
-
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 /**
@@ -94,6 +85,7 @@ export async function buildServer(
       'no LATCHKEY_SECRET or LATCHKEY_PRIVATE_KEY_FILE: using a key generated in the data folder. Fine for one instance; set a key for production and for several instances (see docs/deployment.md)',
     )
   }
+  logConfigWarnings(config, logger)
   const backends = await openBackends(config, {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     migrate: true,
@@ -155,6 +147,9 @@ async function assemble(
       connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
     },
     return503OnClosing: true,
+    // Errors Fastify or Node answer before any route runs, in the server's {msg, code} shape.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   })
   app.decorate('latchkey', { config, auth, users, hasher, database, redis, store, logger })
@@ -187,6 +182,7 @@ async function assemble(
   }
 
   registerErrorHandling(app, auth as unknown as Auth<unknown, object>)
+  registerJsonNewline(app)
 
   await app.register(swagger, {
     openapi: {

@@ -4,7 +4,7 @@
  * line naming the variable, the flag and what to write instead.
  */
 import { isAbsolute, resolve } from 'node:path'
-import type { TokenLocation } from '../index.js'
+import { parseDurationMs, type TokenLocation } from '../index.js'
 
 /** A configuration mistake. Its message is one line that says what to fix; `main` prints it and exits 1. */
 export class ServerConfigError extends Error {
@@ -167,7 +167,7 @@ export const SETTINGS = {
   accessTtl: {
     env: 'LATCHKEY_ACCESS_TTL',
     flag: 'access-ttl',
-    help: 'access token lifetime (900, 15m, 2s, 30d)',
+    help: 'access token lifetime (900, 2s, 15m, 1.5h, 30d, 1w: seconds without a unit)',
     default: '15m',
   },
   refreshTtl: {
@@ -324,39 +324,53 @@ function fail(name: SettingName, what: string, got: string): never {
   throw new ServerConfigError(`${where(name)} ${what} (got ${JSON.stringify(got)})`)
 }
 
-const DURATION = /^(\d+)(s|m|h|d)?$/
-const UNIT: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 }
+/** What a duration setting accepts, for error messages. */
+const DURATION_FORMS = 'a duration such as 900, 2s, 15m, 1.5h, 30d or 1w'
 
 /**
- * Parses a duration into whole seconds: `900` (seconds), `2s`, `15m`, `12h`, `30d`.
- * Returns undefined when the text is not one.
+ * Why `text` is not a duration in whole seconds, or undefined when it is one. The grammar is the
+ * core's (`createAuth` reads the same forms): a decimal number of seconds or of `s`, `m`, `h`, `d`
+ * or `w`. Fractions are fine when they come to whole seconds (`1.5h` is 5400 s, `0.5m` is 30 s);
+ * `1.5s` or `0.2s` are refused rather than rounded, since the server counts in seconds.
+ */
+export function durationProblem(text: string): string | undefined {
+  const ms = parseDurationMs(text)
+  if (ms === undefined || !Number.isSafeInteger(ms)) return `must be ${DURATION_FORMS}`
+  if (ms % 1000 !== 0) return 'must come to whole seconds, such as 2s, 90 or 1.5m'
+  return undefined
+}
+
+/**
+ * Parses a duration into whole seconds: `900` (seconds), `2s`, `15m`, `1.5h`, `30d`, `1w`. Returns
+ * undefined when the text is not one, or does not come to whole seconds ({@link durationProblem}
+ * says why).
  */
 export function parseDuration(text: string): number | undefined {
-  const m = DURATION.exec(text.trim())
-  if (!m) return undefined
-  const seconds = Number(m[1]) * (UNIT[m[2] ?? 's'] ?? 1)
-  return Number.isSafeInteger(seconds) ? seconds : undefined
+  if (durationProblem(text) !== undefined) return undefined
+  return parseDurationMs(text)! / 1000
 }
 
 function duration(name: SettingName, text: string, min: number): number {
-  const seconds = parseDuration(text)
-  if (seconds === undefined) fail(name, 'must be a duration such as 900, 2s, 15m or 30d', text)
+  const problem = durationProblem(text)
+  if (problem !== undefined) fail(name, problem, text)
+  const seconds = parseDurationMs(text)! / 1000
   if (seconds < min) fail(name, `must be at least ${min} second${min === 1 ? '' : 's'}`, text)
   return seconds
 }
 
-const MILLISECONDS = /^(\d+)ms$/
+/** A duration in milliseconds, where sub-second values make sense (timeouts and deadlines). */
+function durationInMs(name: SettingName, text: string): number {
+  const ms = parseDurationMs(text)
+  if (ms === undefined || !Number.isSafeInteger(ms))
+    fail(name, 'must be a duration such as 250ms, 1.5s, 10s or 2m', text)
+  return ms
+}
 
-/**
- * A deadline in milliseconds: a duration (`1s`, `2m`) or milliseconds (`250ms`); at least 1 ms and
- * at most a day (a longer deadline is no deadline).
- */
-function milliseconds(name: SettingName, text: string): number {
-  const ms = MILLISECONDS.exec(text.trim())
-  const value = ms ? Number(ms[1]) : (parseDuration(text) ?? Number.NaN) * 1000
-  if (!Number.isSafeInteger(value)) fail(name, 'must be a duration such as 250ms, 1s or 2m', text)
-  if (value < 1 || value > 86_400_000) fail(name, 'must be from 1ms to 1d', text)
-  return value
+/** A deadline in milliseconds (`250ms`, `1s`, `2m`): at least 1 ms and at most a day. */
+function deadline(name: SettingName, text: string): number {
+  const ms = durationInMs(name, text)
+  if (ms < 1 || ms > 86_400_000) fail(name, 'must be from 1ms to 1d', text)
+  return ms
 }
 
 function integer(name: SettingName, text: string, min: number, max: number): number {
@@ -545,15 +559,15 @@ export function parseConfig(raw: RawSettings, options: { cwd?: string } = {}): S
     metrics: boolean('metrics', get('metrics')),
     argon2: argon2(get('argon2')),
     logLevel,
-    shutdownTimeoutMs: duration('shutdownTimeout', get('shutdownTimeout'), 0) * 1000,
-    dbReadTimeoutMs: milliseconds('dbReadTimeout', get('dbReadTimeout')),
-    dbWriteTimeoutMs: milliseconds('dbWriteTimeout', get('dbWriteTimeout')),
-    dbAcquireTimeoutMs: milliseconds('dbAcquireTimeout', get('dbAcquireTimeout')),
+    shutdownTimeoutMs: durationInMs('shutdownTimeout', get('shutdownTimeout')),
+    dbReadTimeoutMs: deadline('dbReadTimeout', get('dbReadTimeout')),
+    dbWriteTimeoutMs: deadline('dbWriteTimeout', get('dbWriteTimeout')),
+    dbAcquireTimeoutMs: deadline('dbAcquireTimeout', get('dbAcquireTimeout')),
     dbPoolSize: integer('dbPoolSize', get('dbPoolSize'), 1, 1_000),
-    redisTimeoutMs: milliseconds('redisTimeout', get('redisTimeout')),
+    redisTimeoutMs: deadline('redisTimeout', get('redisTimeout')),
     redisRequirePersistence: boolean('redisRequirePersistence', get('redisRequirePersistence')),
-    requestTimeoutMs: milliseconds('requestTimeout', get('requestTimeout')),
-    keepAliveTimeoutMs: milliseconds('keepAliveTimeout', get('keepAliveTimeout')),
+    requestTimeoutMs: deadline('requestTimeout', get('requestTimeout')),
+    keepAliveTimeoutMs: deadline('keepAliveTimeout', get('keepAliveTimeout')),
     maxConnections: integer('maxConnections', get('maxConnections'), 1, 1_000_000),
   }
   config.implicitRefresh = implicitRefresh(get('implicitRefresh'), config)
@@ -598,11 +612,16 @@ export function settingsFromFlags(values: Record<string, unknown>): RawSettings 
 
 /** The settings part of `--help`: flag, variable, default and description of each. */
 export function settingsHelp(): string {
+  const column = 34
+  const indent = ' '.repeat(column)
   const lines: string[] = []
   for (const spec of Object.values(SETTINGS) as SettingSpec[]) {
     const dflt = spec.default === undefined ? '' : ` (default ${spec.default})`
-    lines.push(`${`  --${spec.flag} <value>`.padEnd(34)}${spec.env}${dflt}`)
-    lines.push(`${' '.repeat(34)}${spec.help}`)
+    const flag = `  --${spec.flag} <value>`
+    // A flag too long for its column gets a line of its own rather than running into the variable.
+    if (flag.length + 2 > column) lines.push(flag, `${indent}${spec.env}${dflt}`)
+    else lines.push(`${flag.padEnd(column)}${spec.env}${dflt}`)
+    lines.push(`${indent}${spec.help}`)
   }
   return lines.join('\n')
 }

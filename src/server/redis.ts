@@ -73,7 +73,10 @@ export async function connectRedis(url: string, options: ConnectRedisOptions): P
   })
   let persistence: RedisPersistence = 'unknown'
   let lastErrorLog = 0
+  // ioredis rejects a failed connect() with "Connection is closed."; the cause came as an error event.
+  let lastError: Error | undefined
   redis.on('error', (error: Error) => {
+    lastError = error
     // Reconnection errors come every second while Redis is down; log one in ten seconds.
     if (Date.now() - lastErrorLog > 10_000) {
       lastErrorLog = Date.now()
@@ -98,7 +101,7 @@ export async function connectRedis(url: string, options: ConnectRedisOptions): P
   try {
     await withDeadline(redis.connect(), timeoutMs * 2, 'redis connection')
   } catch (error) {
-    const cause = error instanceof Error ? error.message : String(error)
+    const cause = (lastError ?? (error instanceof Error ? error : undefined))?.message ?? String(error)
     logger?.error(
       { redis: address, cause },
       `cannot reach Redis at ${address} (${cause}): starting anyway; /readyz answers 503 until Redis answers, and requests that need Redis get 503`,

@@ -5,6 +5,7 @@
  * that is a failure (.ci/browser installs it).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +19,7 @@ import { TEST_ARGON2, TEST_SECRET } from '../server/harness.js'
 import { tempDir } from '../server/helpers.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const LAN_NAME = 'latchkey-lan.test'
 const CI = !['', '0', 'false', undefined].includes(process.env.CI?.toLowerCase())
 const SHOTS = fileURLToPath(new URL('../../test-output/browser/', import.meta.url))
 /** The flags the machine notes prescribe: no sandbox as root, and no calls to Google's services. */
@@ -29,6 +31,8 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
+  // A name for 127.0.0.1 that is not localhost: a plain-HTTP origin where Secure cookies are dropped.
+  `--host-resolver-rules=MAP ${LAN_NAME} 127.0.0.1`,
 ]
 const PASSWORD = 'correct horse battery'
 const NEW_PASSWORD = 'staple correct horse'
@@ -41,8 +45,11 @@ interface DemoServer {
   close(): Promise<void>
 }
 
-/** The reference server (SQLite in a temporary folder) with the demo page, listening on 127.0.0.1. */
-async function startDemoServer(settings: RawSettings = {}): Promise<DemoServer> {
+/**
+ * The reference server (SQLite in a temporary folder) with the demo page, listening on 127.0.0.1 or
+ * on `settings.host`; `name` is the host name of its base URL (default: the address it listens on).
+ */
+async function startDemoServer(settings: RawSettings = {}, name?: string): Promise<DemoServer> {
   const folder = tempDir('latchkey-browser-')
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() })
   const config = parseConfig(
@@ -63,12 +70,12 @@ async function startDemoServer(settings: RawSettings = {}): Promise<DemoServer> 
   const app = await buildServer(config, { cwd: folder.dir, logStream: sink })
   // Once src/server/app.ts registers the page itself, this is a no-op.
   if (!app.hasRoute({ method: 'GET', url: '/demo/app.js' })) await registerDemoPage(app)
-  await app.listen({ host: '127.0.0.1', port: 0 })
+  await app.listen({ host: config.host, port: 0 })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
   return {
     app,
-    base: `http://127.0.0.1:${address.port}`,
+    base: `http://${name ?? config.host}:${address.port}`,
     close: async () => {
       await app.close()
       folder.remove()
@@ -489,6 +496,65 @@ describe.skipIf(!haveChromium)('demo page in Chromium', () => {
       await page.waitForTimeout(3_000)
       expect(brief(await logged(page, () => act(page, '#btn-me')))).toEqual(['GET /auth/me 200'])
       await screenshot(page, 'implicit-refresh')
+      expect(errors).toEqual([])
+    }, 30_000)
+  })
+
+  describe('Secure cookies over plain HTTP', () => {
+    // A LAN address of this machine when it has one (as a phone on the same network would open the
+    // page), else a name Chromium resolves to 127.0.0.1: either way not localhost, which browsers
+    // trust with Secure cookies even over plain HTTP.
+    const lanAddress = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address
+    let lan: DemoServer
+    let local: DemoServer
+    beforeAll(async () => {
+      lan = await startDemoServer(
+        { cookieSecure: 'true', host: lanAddress ?? '127.0.0.1' },
+        lanAddress ?? LAN_NAME,
+      )
+      local = await startDemoServer({ cookieSecure: 'true' })
+    })
+    afterAll(async () => {
+      await lan?.close()
+      await local?.close()
+    })
+
+    it('explains why the login cookies did not come back', async () => {
+      const { page, errors } = await newPage(lan.base)
+      expect(await page.isVisible('#cookie-warning')).toBe(false)
+      const email = freshEmail()
+      await page.fill('#signup-email', email)
+      await page.fill('#signup-password', PASSWORD)
+      await act(page, '#signup-submit')
+      await page.fill('#login-email', email)
+      await page.fill('#login-password', PASSWORD)
+      // The login itself succeeds; the browser drops its Secure cookies.
+      expect(brief(await logged(page, () => act(page, '#login-submit')))).toEqual(['POST /auth/login 200'])
+      expect(await page.context().cookies()).toEqual([])
+      expect(await page.isVisible('#cookie-warning')).toBe(true)
+      const warning = (await page.textContent('#cookie-warning'))?.replace(/\s+/g, ' ') ?? ''
+      expect(warning).toContain('The browser dropped the login cookies.')
+      expect(warning).toContain(`plain HTTP on ${new URL(lan.base).origin}`)
+      expect(warning).toContain('LATCHKEY_COOKIE_SECURE=false')
+      expect(warning).toContain('HTTPS')
+      expect(await page.textContent('#session-result')).toContain('did not keep the cookies')
+      // The next call answers TOKEN_MISSING, and the message stays.
+      expect(brief(await logged(page, () => act(page, '#btn-me')))).toEqual([
+        'GET /auth/me 401 TOKEN_MISSING',
+      ])
+      expect(await page.isVisible('#cookie-warning')).toBe(true)
+      await screenshot(page, 'secure-cookies-dropped')
+      expect(errors).toEqual([])
+    }, 30_000)
+
+    it('says nothing on 127.0.0.1, where the browser keeps Secure cookies', async () => {
+      const { page, errors } = await newPage(local.base)
+      await signUpAndLogIn(page, freshEmail(), { remember: false })
+      expect((await page.context().cookies()).every((c) => c.secure)).toBe(true)
+      expect(brief(await logged(page, () => act(page, '#btn-me')))).toEqual(['GET /auth/me 200'])
+      expect(await page.isVisible('#cookie-warning')).toBe(false)
       expect(errors).toEqual([])
     }, 30_000)
   })

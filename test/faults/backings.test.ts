@@ -272,6 +272,8 @@ for (const backing of BACKINGS) {
     }, 90_000)
 
     afterAll(async () => {
+      // A server that died under a fault is the failure this file exists to catch: show why.
+      if (server && !server.alive()) console.error(server.process.output.slice(-40).join('\n'))
       if (server?.alive()) await server.terminate()
       await redis?.kill()
       await proxy?.stop()
@@ -345,11 +347,23 @@ for (const backing of BACKINGS) {
     )
 
     it.runIf(backing.database === 'postgres')(
-      'PostgreSQL down (connections refused): 503 within bounds, readiness 503, no crash; back: serves again without a restart',
+      'PostgreSQL down (connections cut under queries in flight, then refused): 503 within bounds, readiness 503, no crash; back: serves again without a restart',
       async () => {
         const a = await account(server.client)
         acknowledged.accounts.push(a)
+        // First the connections drop under queries in flight: pg reports that with an 'error' event
+        // on the checked-out client, which nobody heard, and the process died.
+        proxy!.stall()
+        const inFlight = [
+          outcome(() => server.client.get('/auth/me', { token: a.access })),
+          outcome(() => server.client.signup(fresh().email, PASSWORD)),
+        ]
+        await sleep(300)
         await proxy!.stop()
+        const [meInFlight, signupInFlight] = await Promise.all(inFlight)
+        expect503('me in flight', meInFlight!, meCodeWhenDatabaseDown, READ_BOUND_MS)
+        expect503('signup in flight', signupInFlight!, 'SERVICE_UNAVAILABLE', WRITE_BOUND_MS)
+        expect(server.alive()).toBe(true)
         for (let round = 0; round < 2; round++) {
           expect503(
             `readyz ${round}`,

@@ -20,6 +20,7 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
   peerDependencies: Record<string, string>
   peerDependenciesMeta: Record<string, { optional?: boolean }>
   bin: Record<string, string>
+  version: string
 }
 const entries = Object.entries(manifest.exports).filter(
   (e): e is [string, { types: string; default: string }] => typeof e[1] === 'object',
@@ -55,6 +56,45 @@ describe('the packed package', () => {
     expect(files.some((f) => f.startsWith('docs/'))).toBe(true)
     // Nothing of the repository's own: sources, tests, benchmarks, CI.
     expect(files.filter((f) => /^(src|test|bench|\.ci|examples)\//.test(f))).toEqual([])
+  })
+
+  it('ships its MIT LICENSE and the metadata a registry page shows', () => {
+    expect(files).toContain('LICENSE')
+    const license = readFileSync(join(PKG, 'LICENSE'), 'utf8')
+    expect(license).toMatch(/^MIT License\n\nCopyright \(c\) 2026 latchkey contributors\n/)
+    const packed = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as Record<string, unknown>
+    expect(packed.license).toBe('MIT')
+    expect(packed.repository).toEqual({
+      type: 'git',
+      url: 'git+https://github.com/latchkey-js/latchkey.git',
+    })
+    expect(packed.homepage).toBe('https://github.com/latchkey-js/latchkey#readme')
+    expect(packed.bugs).toEqual({ url: 'https://github.com/latchkey-js/latchkey/issues' })
+    expect(packed.keywords).toEqual(
+      expect.arrayContaining(['jwt', 'authentication', 'express', 'fastify', 'hono']),
+    )
+  })
+
+  it('has no source map pointing at a file it does not ship', () => {
+    const shipped = new Set(files)
+    const references: string[] = []
+    for (const file of files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
+      const text = readFileSync(join(PKG, file), 'utf8')
+      for (const m of text.matchAll(/^\/\/# sourceMappingURL=(\S+)$/gm)) {
+        const map = join(dirname(file), m[1]!)
+        references.push(map)
+        expect(shipped.has(map), `${file} -> ${map}`).toBe(true)
+      }
+    }
+    for (const map of files.filter((f) => f.endsWith('.map'))) {
+      const { sources } = JSON.parse(readFileSync(join(PKG, map), 'utf8')) as { sources: string[] }
+      for (const source of sources) {
+        const target = join(dirname(map), source)
+        expect(shipped.has(target), `${map} -> ${target}`).toBe(true)
+      }
+    }
+    // Maps are off (the sources are not shipped), so nothing refers to one.
+    expect(references).toEqual([])
   })
 
   it('imports by name through the exports map, and works', () => {
@@ -134,6 +174,9 @@ export const used = [context, code, latchkey(auth), latchkeyPlugin, requireAuth(
     const bin = join(PKG, manifest.bin.latchkey!)
     const help = execFileSync(process.execPath, [bin, '--help'], { cwd: WORK, encoding: 'utf8' })
     expect(help).toMatch(/serve/)
+    // The version comes from the installed package.json, two folders up from dist/server.
+    const version = execFileSync(process.execPath, [bin, '--version'], { cwd: WORK, encoding: 'utf8' })
+    expect(version).toBe(`${manifest.version}\n`)
   })
 })
 

@@ -584,10 +584,11 @@ describe('encoding (RFC 7515 §7.1, RFC 4648 §5; express-jwt/fast-jwt advisorie
     expect(deepHeader.length).toBeLessThanOrEqual(8_192)
     expectRefused(await meWith(hs, deepHeader), 401, 'TOKEN_INVALID', 'deep header')
     // 100 000 levels (200 000 characters): over 8 KiB, refused before any parsing; as a header it is
-    // over Node's 16 KiB header limit (431 from Node itself, not a crash).
+    // over Node's 16 KiB header limit (431 from Node's parser, in the server's {msg, code} shape).
     const huge = forgeHS(headerOf(alice.access), `{${base},"n":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)
     const asHeader = await rawGet(hs.port, '/auth/me', [`Authorization: Bearer ${huge}`])
     expect(asHeader.status).toBe(431)
+    expect(JSON.parse(asHeader.body)).toEqual({ msg: 'Request headers too large', code: 'HEADERS_TOO_LARGE' })
     expect(asHeader.ms).toBeLessThan(BOUND_MS)
     // In a JSON body it is over the 64 KiB body limit: 413 PAYLOAD_TOO_LARGE.
     const asBody = await timed(() =>
@@ -627,12 +628,14 @@ describe('encoding (RFC 7515 §7.1, RFC 4648 §5; express-jwt/fast-jwt advisorie
     for (const size of [64 * 1024, 1024 * 1024]) {
       const reply = await rawGet(hs.port, '/auth/me', [`Authorization: Bearer ${'a'.repeat(size)}`])
       expect(reply.status, `${size}`).toBe(431)
+      expect(JSON.parse(reply.body).code, `${size}`).toBe('HEADERS_TOO_LARGE')
       expect(reply.ms).toBeLessThan(BOUND_MS)
     }
     // Many headers, each small.
     const many = Array.from({ length: 2_000 }, (_, i) => `X-Filler-${i}: ${'v'.repeat(8)}`)
     const flood = await rawGet(hs.port, '/auth/me', many)
     expect([400, 431]).toContain(flood.status)
+    expect(JSON.parse(flood.body).code).toBe(flood.status === 431 ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST')
     expect(flood.ms).toBeLessThan(BOUND_MS)
     // The server is still up and serving.
     expect((await meWith(hs, alice.access)).status).toBe(200)

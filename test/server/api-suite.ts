@@ -165,6 +165,39 @@ export function defineApiSuite(backend: string, setup: () => Promise<BackendSetu
         }
       })
 
+      it('decodes bodies as strict UTF-8: invalid bytes are 400 INVALID_JSON, never replaced (no password or email collisions)', async () => {
+        const send = (bytes: Buffer) =>
+          fetch(`${server.client.base}/auth/signup`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: new Uint8Array(bytes),
+          })
+        const email = fresh().email
+        const withByte = (byte: number) =>
+          Buffer.concat([
+            Buffer.from(`{"email":"${email}","password":"password-`),
+            Buffer.from([byte]),
+            Buffer.from('"}'),
+          ])
+        for (const byte of [0xff, 0xfe, 0xc0, 0x80]) {
+          const reply = await send(withByte(byte))
+          expect({ byte, status: reply.status, body: await reply.json() }).toEqual({
+            byte,
+            status: 400,
+            body: { msg: 'Body is not valid UTF-8', code: 'INVALID_JSON' },
+          })
+        }
+        // Nothing was created: the password with U+FFFD in the bad byte's place is a new signup.
+        const replaced = await server.client.signup(email, 'password-\uFFFD')
+        expect(replaced.status).toBe(201)
+        const login = await fetch(`${server.client.base}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: new Uint8Array(withByte(0xff)),
+        })
+        expect(login.status).toBe(400)
+      })
+
       it('refuses malformed JSON with 400 INVALID_JSON, without echoing it', async () => {
         for (const body of ['{"email":', '', '{"__proto__":{"x":1},"email":"a@b.c","password":"12345678"}']) {
           const reply = await server.client.request('POST', '/auth/signup', { body })
@@ -553,6 +586,16 @@ export function defineApiSuite(backend: string, setup: () => Promise<BackendSetu
     })
 
     describe('POST /auth/logout and /auth/logout-all', () => {
+      it('accept an empty body sent with Content-Type: application/json (clients that always send it)', async () => {
+        const who = await loggedIn()
+        for (const path of ['/auth/logout-all', '/auth/logout']) {
+          const reply = await server.client.request('POST', path, { body: '', token: who.access })
+          expect({ path, status: reply.status }).toEqual({ path, status: 200 })
+          const fresher = await server.client.login(who.email, who.password, { from: fresh().from })
+          who.access = fresher.body.access_token
+        }
+      })
+
       it('logout revokes that access token and its refresh family, and clears cookies', async () => {
         const who = await loggedIn()
         const other = await server.client.login(who.email, who.password, { from: fresh().from })

@@ -2,9 +2,11 @@
  * The `latchkey` CLI, run in process with captured streams: every command, its --help, and one-line
  * errors with non-zero exit codes.
  */
-import { readFileSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { SETTINGS } from '../../src/server/config.js'
 import { TEST_ARGON2, TEST_SECRET } from './harness.js'
 import { type CliRun, runCliCaptured, tempDir } from './helpers.js'
 
@@ -48,6 +50,20 @@ describe('latchkey CLI', () => {
     const unknown = await cli(['frobnicate'])
     expect(unknown.code).toBe(2)
     expect(unknown.err).toBe('latchkey: unknown command "frobnicate" (see latchkey --help)\n')
+    const unknownOption = await cli(['--frobnicate'])
+    expect(unknownOption.code).toBe(2)
+    expect(unknownOption.err).toBe('latchkey: unknown option --frobnicate (see latchkey --help)\n')
+  })
+
+  it('prints its version with --version and -v', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string
+    }
+    for (const flag of ['--version', '-v']) {
+      const run = await cli([flag])
+      expect(run, flag).toEqual({ code: 0, out: `${version}\n`, err: '' })
+    }
+    expect((await cli(['--help'])).out).toContain('--version')
   })
 
   it('has --help on every command', async () => {
@@ -67,16 +83,40 @@ describe('latchkey CLI', () => {
       'LATCHKEY_ARGON2',
     ])
       expect(serve.out).toContain(name)
+    // Every setting: its flag, then at least two spaces or a line break, then its variable.
+    for (const spec of Object.values(SETTINGS))
+      expect(serve.out, spec.flag).toMatch(new RegExp(`--${spec.flag} <value>( {2,}|\\n {34})${spec.env}\\b`))
+    // No line of the settings runs a flag into its variable.
+    for (const line of serve.out.split('\n')) expect(line).not.toMatch(/<value>\S/)
   })
 
   it('reports errors in one line with a non-zero exit code', async () => {
     const badFlag = await cli(['migrate', '--nope'])
     expect(badFlag.code).toBe(2)
-    expect(badFlag.err).toMatch(/^latchkey: Unknown option '--nope'.*\(see --help\)\n$/)
+    expect(badFlag.err).toBe('latchkey: unknown option --nope for "migrate" (see latchkey migrate --help)\n')
+    // In our words, never parseArgs' own text ("To specify a positional argument ...").
+    const cases: [string[], string][] = [
+      [['serve', '--prot', '3000'], 'unknown option --prot for "serve" (see latchkey serve --help)'],
+      [['token', 'create', 'x', '-x'], 'unknown option -x for "token" (see latchkey token --help)'],
+      [
+        ['serve', '--port'],
+        'option --port of "serve" needs a value, as in --port=<value> (see latchkey serve --help)',
+      ],
+      [
+        ['token', 'create', 'x', '--fresh=yes'],
+        'option --fresh of "token" takes no value (see latchkey token --help)',
+      ],
+      [['keygen', '--help=1'], 'option --help of "keygen" takes no value (see latchkey keygen --help)'],
+    ]
+    for (const [args, message] of cases) {
+      const run = await cli(args)
+      expect(run.code, args.join(' ')).toBe(2)
+      expect(run.err, args.join(' ')).toBe(`latchkey: ${message}\n`)
+    }
     const badConfig = await cli(['serve'], { env: { LATCHKEY_ACCESS_TTL: 'soon' } })
     expect(badConfig.code).toBe(1)
     expect(badConfig.err).toBe(
-      'latchkey: LATCHKEY_ACCESS_TTL (--access-ttl) must be a duration such as 900, 2s, 15m or 30d (got "soon")\n',
+      'latchkey: LATCHKEY_ACCESS_TTL (--access-ttl) must be a duration such as 900, 2s, 15m, 1.5h, 30d or 1w (got "soon")\n',
     )
     const badDatabase = await cli(['migrate', '--database-url', 'postgres://nobody@127.0.0.1:1/none'])
     expect(badDatabase.code).toBe(1)
@@ -162,11 +202,6 @@ describe('latchkey CLI', () => {
     expect(revoked.code).toBe(1)
     expect(revoked.out).toMatch(/^INVALID: (TOKEN_REVOKED|USER_INACTIVE)/)
 
-    const refresh = await cli(['token', 'create', 'some-user-id', '--refresh'], { env })
-    expect(JSON.parse(Buffer.from(refresh.out.split('.')[1]!, 'base64url').toString())).toMatchObject({
-      sub: 'some-user-id',
-      type: 'refresh',
-    })
     expect((await cli(['token', 'inspect', 'garbage'])).err).toBe(
       'latchkey: not a compact JWT (three base64url JSON segments)\n',
     )
@@ -174,6 +209,78 @@ describe('latchkey CLI', () => {
       'latchkey: no user with email nobody@example.com\n',
     )
     expect((await cli(['token', 'create', 'x', '--ttl', 'soon'], { env })).code).toBe(2)
+  })
+
+  it('token create refuses an unknown or disabled user unless --force', async () => {
+    const env = database()
+    await cli(['users', 'create', 'ada@example.com'], { env, stdin: 'a long enough password' })
+    const { id } = JSON.parse((await cli(['users', 'list', '--json'], { env })).out)[0] as { id: string }
+    const subOf = (run: CliRun) =>
+      (JSON.parse(Buffer.from(run.out.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub
+
+    const byId = await cli(['token', 'create', id], { env })
+    expect(byId.code).toBe(0)
+    expect(subOf(byId)).toBe(id)
+
+    // A typo, or an email's id confused with another: the server would answer 401 to this token.
+    const unknown = await cli(['token', 'create', 'some-user-id', '--refresh'], { env })
+    expect(unknown).toEqual({
+      code: 1,
+      out: '',
+      err: 'latchkey: no user with id some-user-id: the server would refuse this token; pass --force to sign it anyway\n',
+    })
+    const forced = await cli(['token', 'create', 'some-user-id', '--refresh', '--force'], { env })
+    expect(forced.code).toBe(0)
+    expect(JSON.parse(Buffer.from(forced.out.split('.')[1]!, 'base64url').toString())).toMatchObject({
+      sub: 'some-user-id',
+      type: 'refresh',
+    })
+
+    await cli(['users', 'disable', 'ada@example.com'], { env })
+    for (const identity of [id, 'ada@example.com']) {
+      const disabled = await cli(['token', 'create', identity], { env })
+      expect(disabled.code, identity).toBe(1)
+      expect(disabled.err, identity).toBe(
+        'latchkey: user ada@example.com is disabled: the server would refuse this token; pass --force to sign it anyway\n',
+      )
+      expect(subOf(await cli(['token', 'create', identity, '--force'], { env }))).toBe(id)
+    }
+
+    // A database that cannot answer: say so, and how to sign without the check.
+    const down = await cli(['token', 'create', id], {
+      env: { ...env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    })
+    expect(down.code).toBe(1)
+    expect(down.err).toMatch(
+      /^latchkey: cannot look the user up \(.*\); pass --force to sign for a user id without checking\n$/,
+    )
+    const noCheck = await cli(['token', 'create', id, '--force'], {
+      env: { ...env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    })
+    expect(noCheck.code).toBe(0)
+    expect(subOf(noCheck)).toBe(id)
+    expect((await cli(['token', 'verify', 'x.y.z', '--force'], { env })).code).toBe(2)
+  })
+
+  it('token create --ttl reads the one duration grammar, in whole seconds', async () => {
+    const env = database()
+    const lifetime = async (ttl: string) => {
+      const run = await cli(['token', 'create', 'someone', '--force', '--ttl', ttl], { env })
+      if (run.code !== 0) return run.err
+      const claims = JSON.parse(Buffer.from(run.out.split('.')[1]!, 'base64url').toString()) as {
+        exp: number
+        iat: number
+      }
+      return claims.exp - claims.iat
+    }
+    expect(await lifetime('1.5h')).toBe(5_400)
+    expect(await lifetime('1w')).toBe(604_800)
+    expect(await lifetime('90')).toBe(90)
+    expect(await lifetime('0.5m')).toBe(30)
+    expect(await lifetime('1.5s')).toBe(
+      'latchkey: --ttl must come to whole seconds, such as 2s, 90 or 1.5m (got "1.5s") (see --help)\n',
+    )
+    expect(await lifetime('0')).toBe('latchkey: --ttl must be at least 1 second (see --help)\n')
   })
 
   it('token commands without any key say what to set', async () => {
@@ -197,6 +304,31 @@ describe('latchkey CLI', () => {
     expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' })
     expect(jwks.keys[0]!.d).toBeUndefined()
     expect(run.out).toContain(`LATCHKEY_PRIVATE_KEY_FILE=${keyFile} LATCHKEY_ALGORITHM=EdDSA`)
+    // The folder keygen created ignores everything in it, in any git repository, and says so.
+    expect(readFileSync(join(out, '.gitignore'), 'utf8')).toMatch(/^\*$/m)
+    expect(run.out).toContain(`${out} has a .gitignore`)
+    // An existing folder gets no .gitignore (`--out .` must not hide a whole project); a warning instead.
+    const existing = join(folder.dir, 'existing-folder')
+    mkdirSync(existing)
+    const inExisting = await cli(['keygen', '--alg', 'ES256', '--out', existing])
+    expect(inExisting.code).toBe(0)
+    expect(existsSync(join(existing, '.gitignore'))).toBe(false)
+    expect(inExisting.out).toContain('out of version control')
+    // In a git repository, with the default folder: nothing of the key shows up as a change.
+    const repo = join(folder.dir, 'repo')
+    mkdirSync(repo)
+    execFileSync('git', ['init', '-q'], { cwd: repo })
+    expect((await runCliCaptured(['keygen', '--alg', 'ES256'], { cwd: repo })).code).toBe(0)
+    expect(existsSync(join(repo, 'keys', 'latchkey-private.pem'))).toBe(true)
+    expect(
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+        cwd: repo,
+        encoding: 'utf8',
+      }),
+    ).toBe('')
+    // And this repository ignores its own keys/ folder.
+    const ignored = readFileSync(new URL('../../.gitignore', import.meta.url), 'utf8').split('\n')
+    expect(ignored).toContain('keys/')
     const again = await cli(['keygen', '--alg', 'EdDSA', '--out', out])
     expect(again.code).toBe(2)
     expect(again.err).toMatch(/exists; pass --force/)

@@ -1,5 +1,7 @@
 /** Configuration parsing: defaults, durations, flags over environment, one clear line per mistake. */
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { parseDurationMs } from '../../src/index.js'
 import {
   OWASP_ARGON2,
   parseConfig,
@@ -40,13 +42,99 @@ describe('server configuration', () => {
     expect(sqlitePath(config.databaseUrl, '/srv/app')).toBe('/srv/app/data/latchkey.db')
   })
 
-  it('reads durations as 900, 2s, 15m, 12h or 30d', () => {
+  it('bounds every wait by default: database and Redis deadlines, slow clients, connections, shutdown', () => {
+    expect(parseConfig({})).toMatchObject({
+      dbReadTimeoutMs: 1_000,
+      dbWriteTimeoutMs: 3_000,
+      dbAcquireTimeoutMs: 1_000,
+      dbPoolSize: 10,
+      redisTimeoutMs: 1_000,
+      redisRequirePersistence: false,
+      requestTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 72_000,
+      maxConnections: 2048,
+      shutdownTimeoutMs: 15_000,
+    })
+    const tuned = parseConfig({
+      dbReadTimeout: '250ms',
+      dbWriteTimeout: '1.5s',
+      dbAcquireTimeout: '2s',
+      redisTimeout: '500ms',
+      requestTimeout: '30s',
+      keepAliveTimeout: '2m',
+      maxConnections: '100',
+      dbPoolSize: '3',
+      redisRequirePersistence: 'true',
+    })
+    expect(tuned).toMatchObject({
+      dbReadTimeoutMs: 250,
+      dbWriteTimeoutMs: 1_500,
+      dbAcquireTimeoutMs: 2_000,
+      redisTimeoutMs: 500,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 120_000,
+      maxConnections: 100,
+      dbPoolSize: 3,
+      redisRequirePersistence: true,
+    })
+    // No deadline of zero (it would mean "none"), and none longer than a day.
+    for (const [raw, message] of [
+      [
+        { dbReadTimeout: '0' },
+        /^LATCHKEY_DB_READ_TIMEOUT \(--db-read-timeout\) must be from 1ms to 1d \(got "0"\)$/,
+      ],
+      [{ requestTimeout: '2d' }, /^LATCHKEY_REQUEST_TIMEOUT \(--request-timeout\) must be from 1ms to 1d/],
+      [
+        { redisTimeout: 'soon' },
+        /^LATCHKEY_REDIS_TIMEOUT \(--redis-timeout\) must be a duration such as 250ms/,
+      ],
+      [{ maxConnections: '0' }, /^LATCHKEY_MAX_CONNECTIONS \(--max-connections\) must be a whole number/],
+    ] as const)
+      expect(() => parseConfig(raw)).toThrow(message)
+  })
+
+  it('reads durations with the core grammar, in whole seconds', () => {
     expect(parseDuration('900')).toBe(900)
     expect(parseDuration('2s')).toBe(2)
     expect(parseDuration('15m')).toBe(900)
     expect(parseDuration('12h')).toBe(43_200)
     expect(parseDuration('30d')).toBe(2_592_000)
-    for (const bad of ['', '15x', '-1', '1.5m', 'm', '15 m']) expect(parseDuration(bad)).toBeUndefined()
+    // What createAuth also accepts: weeks, fractions, a space before the unit.
+    expect(parseDuration('1w')).toBe(604_800)
+    expect(parseDuration('1.5h')).toBe(5_400)
+    expect(parseDuration('1.5m')).toBe(90)
+    expect(parseDuration('0.5m')).toBe(30)
+    expect(parseDuration('15 m')).toBe(900)
+    for (const bad of ['', '15x', '-1', 'm', '1y', '15 minutes', '1.5s', '0.2s', '1e3'])
+      expect(parseDuration(bad), bad).toBeUndefined()
+    // The very same grammar as the core's: every form the server reads, createAuth reads alike.
+    for (const text of ['900', '2s', '15m', '1.5h', '30d', '1w', '15 m', '0.5m'])
+      expect(parseDurationMs(text), text).toBe(parseDuration(text)! * 1000)
+    expect(parseConfig({ accessTtl: '1.5h', refreshTtl: '2w', loginWindow: '0.25h' })).toMatchObject({
+      accessTtl: 5_400,
+      refreshTtl: 1_209_600,
+      loginWindow: 900,
+    })
+    // The shutdown timeout is kept in milliseconds: a fraction of a second is fine there.
+    expect(parseConfig({ shutdownTimeout: '1.5s' }).shutdownTimeoutMs).toBe(1_500)
+  })
+
+  it('refuses a duration that is not whole seconds, naming the setting and the flag', () => {
+    for (const [raw, message] of [
+      [
+        { accessTtl: '1.5s' },
+        'LATCHKEY_ACCESS_TTL (--access-ttl) must come to whole seconds, such as 2s, 90 or 1.5m (got "1.5s")',
+      ],
+      [
+        { leeway: '0.5s' },
+        'LATCHKEY_LEEWAY (--leeway) must come to whole seconds, such as 2s, 90 or 1.5m (got "0.5s")',
+      ],
+      [
+        { refreshTtl: '1 year' },
+        'LATCHKEY_REFRESH_TTL (--refresh-ttl) must be a duration such as 900, 2s, 15m, 1.5h, 30d or 1w (got "1 year")',
+      ],
+    ] as const)
+      expect(() => parseConfig(raw)).toThrow(new ServerConfigError(message))
   })
 
   it('reads every variable of the environment, and flags win', () => {
@@ -100,7 +188,7 @@ describe('server configuration', () => {
       [{ port: '70000' }, /^PORT/],
       [
         { accessTtl: '15x' },
-        /^LATCHKEY_ACCESS_TTL \(--access-ttl\) must be a duration such as 900, 2s, 15m or 30d/,
+        /^LATCHKEY_ACCESS_TTL \(--access-ttl\) must be a duration such as 900, 2s, 15m, 1.5h, 30d or 1w/,
       ],
       [{ refreshTtl: '0' }, /^LATCHKEY_REFRESH_TTL .* at least 1 second/],
       [{ leeway: '10m' }, /^LATCHKEY_LEEWAY .* at most 5m/],
@@ -161,6 +249,23 @@ describe('server configuration', () => {
       'LATCHKEY_METRICS',
     ])
       expect(envs).toContain(name)
+  })
+
+  it('docs/server.md documents every setting in its configuration table', () => {
+    const docs = readFileSync(new URL('../../docs/server.md', import.meta.url), 'utf8')
+    const section = docs.slice(
+      docs.indexOf('## Configuration'),
+      docs.indexOf('\n## ', docs.indexOf('## Configuration') + 1),
+    )
+    const firstColumns = section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .map((line) => line.split('|')[1]!)
+    for (const spec of Object.values(SETTINGS))
+      expect(
+        firstColumns.some((cell) => cell.includes(`\`${spec.env}\``)),
+        spec.env,
+      ).toBe(true)
   })
 
   it('resolves SQLite URLs relative to the working directory', () => {

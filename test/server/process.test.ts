@@ -83,6 +83,16 @@ describe('the server as a process', () => {
       // A slow hash keeps the signup in flight long enough to signal in the middle of it.
       LATCHKEY_ARGON2: 'm=65536,t=4,p=1',
     })
+    // Not a terminal: the start-up line is a JSON log line that carries the URLs.
+    const port = new URL(client.base).port
+    const started = JSON.parse(await server.waitFor(/latchkey listening on/)) as Record<string, unknown>
+    expect(started).toMatchObject({
+      level: 30,
+      msg: `latchkey listening on http://127.0.0.1:${port} (docs: http://127.0.0.1:${port}/docs, demo: http://127.0.0.1:${port}/)`,
+      url: `http://127.0.0.1:${port}`,
+      docs: `http://127.0.0.1:${port}/docs`,
+      demo: `http://127.0.0.1:${port}/`,
+    })
     const signup = client.signup('slow@example.com', 'correct horse battery')
     await server.waitFor(/"url":"\/auth\/signup"/)
     server.child.kill('SIGTERM')

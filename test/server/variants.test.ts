@@ -303,10 +303,21 @@ describe('failing backends', () => {
     expect(me.body.code).toBe('REVOCATION_UNAVAILABLE')
   })
 
-  it('stops start-up with one line when Redis cannot be reached', async () => {
-    await expect(server({ redisUrl: 'redis://127.0.0.1:1' })).rejects.toThrow(
-      /^cannot reach Redis at REDIS_URL/,
+  it('starts when Redis cannot be reached, says where and why, and reports not ready', async () => {
+    const s = await server({ redisUrl: 'redis://:secret@127.0.0.1:1', redisTimeout: '300ms' })
+    const line = s.logs.find((l) => l.includes('cannot reach Redis'))
+    expect(line).toBeDefined()
+    // The address with its password hidden, and the cause (not "Connection is closed.").
+    expect(JSON.parse(line!).msg).toMatch(
+      /^cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 \(.*ECONNREFUSED/,
     )
+    expect(line).not.toContain('secret')
+    expect((await s.client.get('/livez')).status).toBe(200)
+    const ready = await s.client.get('/readyz')
+    expect({ status: ready.status, body: ready.body }).toEqual({
+      status: 503,
+      body: { status: 'unavailable', msg: 'redis unavailable', code: 'SERVICE_UNAVAILABLE' },
+    })
   })
 
   it('refuses bodies over 64 KiB with 413', async () => {

@@ -3,7 +3,7 @@
  * LATCHKEY_PRIVATE_KEY_FILE. HS algorithms print a random secret instead.
  */
 import { generateKeyPairSync, type KeyPairKeyObjectResult, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ALGORITHMS, type Algorithm, createAuth } from '../../index.js'
 import { restrictToOwner } from '../../server/keys.js'
@@ -20,6 +20,8 @@ Generates a signing key.
                DIR/latchkey-private.pem (mode 0600) and DIR/jwks.json (the public key);
                HS256, HS384, HS512 print a random secret for LATCHKEY_SECRET.
   --out DIR    where to write (default ./keys); existing files are kept unless --force.
+               A folder keygen creates gets a .gitignore that ignores everything in it, so
+               the private key never lands in a git repository by mistake.
 `
 
 const HS = new Set(['HS256', 'HS384', 'HS512'])
@@ -72,12 +74,23 @@ export async function keygen(args: string[], io: CliIO): Promise<number> {
   const privateKey = privateKeyPem(alg as Algorithm)
   // The core computes the kid (RFC 7638 thumbprint) and the public JWK exactly as the server will.
   const jwks = createAuth({ keys: { privateKey, algorithm: alg as Algorithm } }).jwks()
+  const created = !existsSync(dir)
   mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const gitignore = join(dir, '.gitignore')
+  // Only in a folder of our own: a `*` in an existing folder (--out .) would hide a whole project.
+  if (created) writeFileSync(gitignore, '# Written by latchkey keygen: keep keys out of git.\n*\n')
+  const ignored = existsSync(gitignore) && /^\*$/m.test(readFileSync(gitignore, 'utf8'))
   writeFileSync(keyFile, privateKey, { mode: 0o600 })
   // The mode above applies only to a new file; a replaced one (--force) is restricted too.
   restrictToOwner(keyFile)
   writeFileSync(jwksFile, `${JSON.stringify(jwks, null, 2)}\n`)
   print(io, `Wrote ${keyFile} (private, mode 0600) and ${jwksFile} (public, kid ${jwks.keys[0]?.kid}).`)
+  print(
+    io,
+    ignored
+      ? `${dir} has a .gitignore that keeps both files out of git.`
+      : `Keep ${keyFile} out of version control (add it to .gitignore).`,
+  )
   print(io, `Use it with: LATCHKEY_PRIVATE_KEY_FILE=${keyFile} LATCHKEY_ALGORITHM=${alg}`)
   return 0
 }

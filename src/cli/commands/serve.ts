@@ -8,6 +8,7 @@
  */
 import { buildServer } from '../../server/app.js'
 import { settingsHelp } from '../../server/config.js'
+import { announceListening } from '../../server/startup.js'
 import { usage } from '../errors.js'
 import type { CliIO } from '../io.js'
 import { configFrom, parse } from '../shared.js'
@@ -83,5 +84,6 @@ export async function serve(args: string[], io: CliIO): Promise<number> {
     await app.close()
     throw new Error(`cannot listen on ${config.host}:${config.port} (${(error as Error).message})`)
   }
+  announceListening(app, config, io.stdout)
   return done
 }

@@ -2,11 +2,11 @@
  * `latchkey token create|inspect|verify`: tokens from the command line, with the server's keys.
  */
 import { type AuthContext, isAuthError, type RevocationStore } from '../../index.js'
-import { parseDuration } from '../../server/config.js'
+import { durationProblem, parseDuration, type ServerConfig } from '../../server/config.js'
 import type { User, UsersRepository } from '../../server/db/users.js'
 import { normalizeEmail } from '../../server/email.js'
 import { loadServerKeys } from '../../server/keys.js'
-import { createServerAuth, openBackends } from '../../server/services.js'
+import { type Backends, createServerAuth, openBackends } from '../../server/services.js'
 import { CliError, usage } from '../errors.js'
 import type { CliIO } from '../io.js'
 import { print } from '../io.js'
@@ -14,9 +14,11 @@ import { configFrom, parse, SETTINGS_NOTE } from '../shared.js'
 
 /** `latchkey token --help`. */
 export const TOKEN_HELP = `Usage:
-  latchkey token create <identity> [--fresh] [--ttl DURATION] [--refresh]
+  latchkey token create <identity> [--fresh] [--ttl DURATION] [--refresh] [--force]
       Signs an access token (or a refresh token with --refresh) with the configured key and prints
-      it. <identity> is a user id, or an email, which is looked up in the database.
+      it. <identity> is a user id or an email, looked up in the database: an unknown or disabled
+      user is refused, since the server would refuse the token. --force signs for an id without
+      looking it up. --ttl takes 900, 2s, 15m, 1.5h, 30d or 1w.
   latchkey token inspect <token>
       Prints the header and claims WITHOUT verifying anything (no signature, expiry or revocation
       check): for debugging only.
@@ -67,7 +69,12 @@ function inspect(token: string, io: CliIO): number {
 export async function token(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { fresh: { type: 'boolean' }, ttl: { type: 'string' }, refresh: { type: 'boolean' } },
+    {
+      fresh: { type: 'boolean' },
+      ttl: { type: 'string' },
+      refresh: { type: 'boolean' },
+      force: { type: 'boolean' },
+    },
     { settings: true },
   )
   const [sub, arg, extra] = positionals
@@ -83,27 +90,26 @@ export async function token(args: string[], io: CliIO): Promise<number> {
   const config = configFrom(io, values)
   // The CLI reads a generated key but never creates one: it would not be the one a server uses.
   const keys = loadServerKeys(config, { create: false })
-  const needsDatabase = sub === 'verify' || arg.includes('@')
-  const backends = needsDatabase ? await openBackends(config, { cwd: io.cwd }) : undefined
+  if (sub === 'verify' && values.force) throw usage('--force applies to token create only')
+  if (values.refresh && values.fresh) throw usage('--fresh applies to access tokens only')
+  // `create` checks that the user exists (the server would refuse a token for anyone else) unless
+  // --force; an email always needs the database, to find the id.
+  const needsDatabase = sub === 'verify' || arg.includes('@') || !values.force
+  let expiresIn: number | undefined
+  if (sub === 'create' && typeof values.ttl === 'string') {
+    const problem = durationProblem(values.ttl)
+    if (problem !== undefined) throw usage(`--ttl ${problem} (got ${JSON.stringify(values.ttl)})`)
+    expiresIn = parseDuration(values.ttl)!
+    if (expiresIn < 1) throw usage('--ttl must be at least 1 second')
+  }
+  const backends = needsDatabase ? await openForCheck(config, io, sub === 'create') : undefined
   try {
     const auth = createServerAuth(config, keys.keys, {
       users: backends?.users ?? unavailableUsers(),
       store: backends?.store ?? noStore(),
     })
     if (sub === 'create') {
-      let identity = arg
-      if (arg.includes('@')) {
-        const user = await backends!.users.findByEmail(normalizeEmail(arg))
-        if (!user) throw new CliError(`no user with email ${normalizeEmail(arg)}`)
-        identity = user.id
-      }
-      let expiresIn: number | undefined
-      if (typeof values.ttl === 'string') {
-        expiresIn = parseDuration(values.ttl)
-        if (expiresIn === undefined || expiresIn < 1)
-          throw usage('--ttl must be a duration such as 900, 2s, 15m or 30d')
-      }
-      if (values.refresh && values.fresh) throw usage('--fresh applies to access tokens only')
+      const identity = backends ? (await signableUser(backends.users, arg, Boolean(values.force))).id : arg
       const issued = auth.issueToken(values.refresh ? 'refresh' : 'access', identity, {
         ...(values.fresh ? { fresh: true } : {}),
         ...(expiresIn === undefined ? {} : { expiresIn }),
@@ -142,7 +148,52 @@ export async function token(args: string[], io: CliIO): Promise<number> {
   }
 }
 
-// `token create` with a user id signs without opening the database; these are never called then.
+/**
+ * Opens the database for `token verify`, or for `token create`'s check of the user, whose failure
+ * says how to sign without it.
+ */
+async function openForCheck(config: ServerConfig, io: CliIO, creating: boolean): Promise<Backends> {
+  try {
+    return await openBackends(config, { cwd: io.cwd })
+  } catch (error) {
+    if (!creating) throw error
+    throw new CliError(
+      `cannot look the user up (${(error as Error).message}); pass --force to sign for a user id without checking`,
+    )
+  }
+}
+
+/** The user `token create` signs for: found by email or id, and active, unless --force (ids only). */
+async function signableUser(
+  users: UsersRepository,
+  identity: string,
+  force: boolean,
+): Promise<Pick<User, 'id'>> {
+  const byEmail = identity.includes('@')
+  let user: User | undefined
+  try {
+    user = byEmail ? await users.findByEmail(normalizeEmail(identity)) : await users.findById(identity)
+  } catch (error) {
+    if (byEmail) throw error
+    throw new CliError(
+      `cannot look up user ${identity} (${(error as Error).message}); run latchkey migrate, or pass --force to sign without checking`,
+    )
+  }
+  if (!user) {
+    if (byEmail) throw new CliError(`no user with email ${normalizeEmail(identity)}`)
+    if (force) return { id: identity }
+    throw new CliError(
+      `no user with id ${identity}: the server would refuse this token; pass --force to sign it anyway`,
+    )
+  }
+  if (!user.active && !force)
+    throw new CliError(
+      `user ${user.email} is disabled: the server would refuse this token; pass --force to sign it anyway`,
+    )
+  return user
+}
+
+// `token create --force` with a user id signs without opening the database; these are never called then.
 function unavailableUsers(): Pick<UsersRepository, 'findById'> {
   return {
     findById: async () => {

@@ -6,7 +6,8 @@
  * Reads (`select`) get the read deadline (the revocation check of every guarded request is one),
  * everything else the write deadline. A connection whose query ran out of time is destroyed when it
  * goes back to the pool: its answer may still arrive, and must never be read as the next query's.
- * Waiting for a connection is bounded by the pool's own `connectionTimeoutMillis`.
+ * Waiting for a connection is bounded by the pool's own `connectionTimeoutMillis`. And a connection
+ * that breaks while checked out never ends the process (pg emits an unheard 'error' for it).
  */
 import type { PostgresPool, PostgresPoolClient } from 'kysely'
 import type pg from 'pg'
@@ -52,6 +53,15 @@ export function deadlinePool(pool: pg.Pool, deadlines: QueryDeadlines, acquireMs
 
 function timedClient(client: pg.PoolClient, pool: DeadlinePool): PostgresPoolClient {
   let timedOut = false
+  let broken = false
+  // pg-pool listens for errors of idle connections only. A connection that drops while checked out
+  // (PostgreSQL restarted, a proxy or the network cut it) emits 'error' with nobody listening, and
+  // Node ends the process. The query in flight fails on its own; here the connection is only marked
+  // so that it is not reused.
+  const onError = () => {
+    broken = true
+  }
+  client.on('error', onError)
   const query = async (sql: string, values: ReadonlyArray<unknown>) => {
     const ms = READ.test(sql) ? pool.deadlines.readMs : pool.deadlines.writeMs
     try {
@@ -69,6 +79,9 @@ function timedClient(client: pg.PoolClient, pool: DeadlinePool): PostgresPoolCli
   return {
     query: query as unknown as PostgresPoolClient['query'],
     // `true` makes the pool end the connection (pg destroys the socket of a hung query).
-    release: (destroy?: boolean) => client.release(timedOut || destroy === true),
+    release: (destroy?: boolean) => {
+      client.removeListener('error', onError)
+      client.release(timedOut || broken || destroy === true)
+    },
   }
 }

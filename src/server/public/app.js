@@ -8,6 +8,8 @@
  * - The claims shown are decoded from the access_token of the last JSON token response.
  * - A request refused with 401 TOKEN_EXPIRED (or TOKEN_MISSING once a persistent access cookie ran
  *   out) while a refresh cookie exists is retried once after POST /auth/refresh.
+ * - A login whose cookies did not come back (Secure cookies on a plain-HTTP page that is not
+ *   localhost: the browser drops them, and the next call answers TOKEN_MISSING) shows why.
  *
  * Plain ES module, no inline code and no innerHTML, so a strict Content-Security-Policy applies.
  */
@@ -82,6 +84,33 @@ function decodeClaims(token) {
 
 const remembered = () => localStorage.getItem(REMEMBER_KEY) === '1'
 
+/** Whether a browser keeps Secure cookies here: over HTTPS, and on localhost even over plain HTTP. */
+function secureCookiesKeptHere() {
+  const host = location.hostname
+  return (
+    location.protocol === 'https:' ||
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '[::1]' ||
+    /^127\.\d+\.\d+\.\d+$/.test(host)
+  )
+}
+
+/**
+ * After a login the readable CSRF cookies must be there. When neither is, on a plain-HTTP page that
+ * is not localhost, the browser refused the server's Secure cookies: say so, since every call would
+ * otherwise just answer TOKEN_MISSING. Returns false when the cookies were dropped.
+ */
+function checkCookiesKept() {
+  const dropped =
+    !secureCookiesKeptHere() &&
+    readCookie(CSRF_ACCESS) === undefined &&
+    readCookie(CSRF_REFRESH) === undefined
+  if (dropped) byId('cookie-warning-origin').textContent = location.origin
+  byId('cookie-warning').hidden = !dropped
+  return !dropped
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 
@@ -128,6 +157,7 @@ async function api(method, path, body, options = {}) {
   addLog({ method, path, status: response.status, data, csrf: Boolean(csrf), note: options.note, ms })
   renderCookies()
 
+  if (response.status === 401 && data.code === 'TOKEN_MISSING' && state.user) checkCookiesKept()
   if (
     response.status === 401 &&
     options.retry !== false &&
@@ -410,6 +440,14 @@ onSubmit('login-form', async () => {
     state.user = { email }
     renderUser()
     say('login-result', '')
+    if (!checkCookiesKept()) {
+      say(
+        'session-result',
+        'Logged in, but the browser did not keep the cookies: see the message above.',
+        'bad',
+      )
+      return
+    }
     say(
       'session-result',
       remember
