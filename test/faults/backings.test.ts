@@ -605,6 +605,26 @@ describe.skipIf(redisAvailable.skip)('Redis without persistence', () => {
   }, 60_000)
 })
 
+describe('connection cap', () => {
+  it('closes connections beyond LATCHKEY_MAX_CONNECTIONS as they arrive, and serves again once the others are gone', async () => {
+    const server = await serve({
+      DATABASE_URL: `file:${join(folder.dir, `${uniqueSuffix()}.db`)}`,
+      LATCHKEY_MAX_CONNECTIONS: '3',
+    })
+    const port = Number(new URL(server.client.base).port)
+    const held = [slowBody(port), slowBody(port), slowBody(port)]
+    await sleep(300)
+    // A fourth connection is accepted by the kernel and closed by the server at once, unanswered.
+    const extra = await slowBody(port)
+    expect(extra.status).toBe('closed')
+    expect(extra.ms).toBeLessThan(1_000)
+    // The three held ones end at the request timeout; then there is room again.
+    for (const { status } of await Promise.all(held)) expect(status).toBe('408')
+    expect((await server.client.get('/livez')).status).toBe(200)
+    expect((await server.terminate()).code).toBe(0)
+  }, 30_000)
+})
+
 describe('a promise rejected with nobody listening', () => {
   it('is logged as a bug and the server keeps serving (never exits)', async () => {
     // A module loaded before the server rejects a promise nobody awaits when told to (SIGUSR2).
