@@ -162,6 +162,7 @@ describe('dependencies of each entry point (import graph of the built files)', (
 
   const expected: Record<string, string[]> = {
     '.': [],
+    './adapter-kit': [],
     './express': [],
     './fastify': ['fastify-plugin'],
     './hono': [],
