@@ -168,6 +168,7 @@ describe('dependencies of each entry point (import graph of the built files)', (
     './hono': [],
     './fetch': [],
     './stores/sqlite': ['better-sqlite3'],
+    './stores/sql': [],
     './stores/redis': ['ioredis'],
     './testing': ['vitest'],
   }
