@@ -9,7 +9,6 @@ import type { CookieSpec as KitCookieSpec } from './core/cookies.js'
 import { serializeCookie as kitSerializeCookie } from './core/cookies.js'
 import { cookieReader as kitCookieReader } from './core/locations.js'
 import { renderError as kitRenderError } from './core/responses.js'
-import type { Awaitable as KitAwaitable } from './internal/awaitable.js'
 import { isThenable as kitIsThenable } from './internal/awaitable.js'
 
 export { ALGORITHMS, type Algorithm } from './core/algorithms.js'
@@ -40,6 +39,7 @@ export type {
 } from './core/types.js'
 export type { DecodeOptions, VerifyOptions } from './core/verify.js'
 export * from './errors.js'
+export type { Awaitable } from './internal/awaitable.js'
 export type { Duration } from './internal/duration.js'
 export {
   MemoryRevocationStore,
@@ -53,8 +53,6 @@ export type { ConsumeResult, RevocationStore, TokenRef } from './stores/store.js
 export type RequestView = KitRequestView
 /** @deprecated Import from `latchkey/adapter-kit` (0.2). */
 export type CookieSpec = KitCookieSpec
-/** @deprecated Import from `latchkey/adapter-kit` (0.2). */
-export type Awaitable<T> = KitAwaitable<T>
 /** @deprecated Import from `latchkey/adapter-kit` (0.2). */
 export const serializeCookie = kitSerializeCookie
 /** @deprecated Import from `latchkey/adapter-kit` (0.2). */
