@@ -24,7 +24,7 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import { check } from '../adapter-kit.js'
-import { type Auth, type AuthContext, isAuthError } from '../index.js'
+import { type Auth, type AuthContext, ConfigError, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
   type ClaimsOf,
@@ -116,7 +116,7 @@ function sendError(
 
 const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) => {
   if (!options?.auth || typeof options.auth.authenticate !== 'function') {
-    throw new TypeError('latchkey: register latchkeyPlugin with { auth } (the object from createAuth)')
+    throw new ConfigError('latchkey: register latchkeyPlugin with { auth } (the object from createAuth)')
   }
   const auth = options.auth as unknown as Auth<never, never>
   const adapterMode: HandleErrors = options.handleErrors ?? 'respond'
