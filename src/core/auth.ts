@@ -79,7 +79,8 @@ export interface Auth<User = string, Claims extends object = Record<string, unkn
   /**
    * A new access token for the holder of an access-token context, in the same family and with the
    * same CSRF value: for a fresh login (`{ fresh: true }` once the app has checked the password
-   * again). Its `headers` set the access cookie when access tokens travel in cookies.
+   * again). Its `headers` set the access cookie when access tokens travel in cookies; the context's
+   * pending implicit-refresh cookie, if any, is dropped (this token supersedes it).
    *
    * @example
    * ```ts

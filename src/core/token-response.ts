@@ -172,6 +172,7 @@ export function issuePair(deps: TokenResponseDeps, options: PairOptions): TokenR
  * CSRF value and the app's own claims carried over; fresh only when asked. Used by implicit refresh
  * and for a fresh login (a password checked again for a sensitive route). A refresh-token context is
  * refused: a new access token from a refresh token is a refresh, which rotates it (`auth.refresh`).
+ * The context's pending implicit-refresh cookie is dropped: this token supersedes it.
  */
 export function reissueAccess(
   deps: TokenResponseDeps,
@@ -188,6 +189,7 @@ export function reissueAccess(
     ...(claims.fam === undefined ? {} : { family: claims.fam }),
     ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }),
   })
+  if (context.responseHeaders !== undefined) context.responseHeaders = undefined
   const headers: Record<string, string | string[]> = { 'cache-control': NO_STORE }
   const cookies = cookieLines(config, 'access', access, options.remember === true)
   if (cookies.length > 0) headers['set-cookie'] = cookies

@@ -294,7 +294,7 @@ describe('the guard, step by step', () => {
     expect((await pending).user).toEqual({ id: 'u1' })
   })
 
-  it('contextStep carries the implicit-refresh cookies on the context; logout drops them', async () => {
+  it('contextStep carries the implicit-refresh cookies on the context; logout and a re-issue drop them', async () => {
     const { deps, clock } = coreDeps({ tokenLocations: ['cookies'], implicitRefresh: { window: '5m' } })
     const issued = issueToken(deps, 'access', 'u1', { family: 'fam' })
     clock.advance(12 * 60_000)
@@ -312,6 +312,12 @@ describe('the guard, step by step', () => {
     expect(verifyTokenSync(deps, cookieValue(cookies, 'access_token_cookie')!).claims.fam).toBe('fam')
     await logout(deps, context)
     expect(context.responseHeaders).toBeUndefined()
+    // A fresh login in the same request supersedes the implicit refresh the same way.
+    const again = contextStep('u1', checkToken(verifyTokenSync(deps, issued.token), state))
+    expect(again.responseHeaders).toBeDefined()
+    const fresh = reissueAccess(deps, again, { fresh: true })
+    expect(again.responseHeaders).toBeUndefined()
+    expect(verifyTokenSync(deps, fresh.accessToken).claims.fresh).toBe(true)
   })
 
   it('refuse: anonymous where the guard allows it; an expired cookie token gets a copy carrying the clearing cookies', () => {
