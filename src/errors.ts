@@ -35,12 +35,26 @@ export const DEFAULT_STATUS: Readonly<Record<AuthErrorCode, number>> = Object.fr
   REVOCATION_UNAVAILABLE: 503,
 })
 
+/** Response headers an error carries: read-only, set when the error is made. */
+export type ErrorHeaders = Readonly<Record<string, string | string[]>>
+
+/** What every error constructor accepts besides its own arguments. */
+export interface AuthErrorOptions {
+  /** The original error (a jose error, a store's failure, ...). */
+  cause?: unknown
+  /** Headers the response must carry besides the error body (for example cookies to clear). */
+  headers?: ErrorHeaders
+}
+
+const NO_HEADERS: ErrorHeaders = Object.freeze({})
+
 /**
- * Base class of every request-time failure.
+ * Base class of every request-time failure. To tell them apart, switch on `code` of an
+ * {@link AnyAuthError}: TypeScript then knows the class in each branch.
  *
  * @example
  * ```ts
- * try { auth.decodeToken(token) } catch (err) {
+ * try { auth.verifyTokenSync(token) } catch (err) {
  *   if (err instanceof AuthError && err.code === 'TOKEN_EXPIRED') { ... }
  * }
  * ```
@@ -48,17 +62,34 @@ export const DEFAULT_STATUS: Readonly<Record<AuthErrorCode, number>> = Object.fr
 export abstract class AuthError extends Error {
   /** Stable machine-readable code; switch on this, not on the class or the message. */
   abstract readonly code: AuthErrorCode
-  /** Headers the response must carry besides the error body (for example cookies to clear). */
-  headers: Record<string, string | string[]> = {}
+  /** Headers the response must carry besides the error body (for example cookies to clear). Frozen. */
+  readonly headers: ErrorHeaders
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  constructor(message: string, options?: AuthErrorOptions) {
+    super(message, options !== undefined && 'cause' in options ? { cause: options.cause } : undefined)
     this.name = new.target.name
+    this.headers = options?.headers === undefined ? NO_HEADERS : Object.freeze({ ...options.headers })
   }
 
   /** The default HTTP status for this error's code. */
   get status(): number {
     return DEFAULT_STATUS[this.code]
+  }
+
+  /**
+   * A copy of this error (same class, code, message, cause and stack) that also carries `headers`,
+   * over the ones it has. Errors are never changed once made: the guard uses this to add the
+   * cookie-clearing headers of an expired cookie token.
+   */
+  withHeaders(headers: ErrorHeaders): this {
+    const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this)) as this
+    Object.defineProperty(copy, 'headers', {
+      value: Object.freeze({ ...this.headers, ...headers }),
+      enumerable: true,
+      configurable: true,
+      writable: false,
+    })
+    return copy
   }
 }
 
@@ -69,8 +100,13 @@ export class TokenMissingError extends AuthError {
   readonly locations: readonly string[]
   /** What was looked for in each location, in order (set by the guard). */
   readonly looked: readonly MissingToken[]
-  constructor(message: string, locations: readonly string[] = [], looked: readonly MissingToken[] = []) {
-    super(message)
+  constructor(
+    message: string,
+    locations: readonly string[] = [],
+    looked: readonly MissingToken[] = [],
+    options?: AuthErrorOptions,
+  ) {
+    super(message, options)
     this.locations = locations
     this.looked = looked
   }
@@ -90,8 +126,8 @@ export class TokenExpiredError extends AuthError {
   readonly code = 'TOKEN_EXPIRED' as const
   /** When the token expired (epoch milliseconds). */
   readonly expiredAt: number
-  constructor(expiredAt: number) {
-    super('Token has expired')
+  constructor(expiredAt: number, options?: AuthErrorOptions) {
+    super('Token has expired', options)
     this.expiredAt = expiredAt
   }
 }
@@ -99,8 +135,8 @@ export class TokenExpiredError extends AuthError {
 /** The token's `nbf` is in the future (beyond the leeway). */
 export class TokenNotYetValidError extends AuthError {
   readonly code = 'TOKEN_NOT_YET_VALID' as const
-  constructor() {
-    super('Token is not yet valid')
+  constructor(options?: AuthErrorOptions) {
+    super('Token is not yet valid', options)
   }
 }
 
@@ -113,8 +149,11 @@ export class TokenInvalidError extends AuthError {
 export class WrongTokenTypeError extends AuthError {
   readonly code = 'WRONG_TOKEN_TYPE' as const
   readonly expected: 'access' | 'refresh'
-  constructor(expected: 'access' | 'refresh') {
-    super(expected === 'access' ? 'Only access tokens are allowed' : 'Only refresh tokens are allowed')
+  constructor(expected: 'access' | 'refresh', options?: AuthErrorOptions) {
+    super(
+      expected === 'access' ? 'Only access tokens are allowed' : 'Only refresh tokens are allowed',
+      options,
+    )
     this.expected = expected
   }
 }
@@ -122,32 +161,32 @@ export class WrongTokenTypeError extends AuthError {
 /** The route needs a fresh access token (one from a recent password login). */
 export class FreshTokenRequiredError extends AuthError {
   readonly code = 'FRESH_TOKEN_REQUIRED' as const
-  constructor() {
-    super('Fresh token required')
+  constructor(options?: AuthErrorOptions) {
+    super('Fresh token required', options)
   }
 }
 
 /** The token was revoked (logout, logout everywhere, refresh reuse, or by the app). */
 export class TokenRevokedError extends AuthError {
   readonly code = 'TOKEN_REVOKED' as const
-  constructor(message = 'Token has been revoked') {
-    super(message)
+  constructor(message = 'Token has been revoked', options?: AuthErrorOptions) {
+    super(message, options)
   }
 }
 
 /** The user loader found no user for the token's identity. */
 export class UserNotFoundError extends AuthError {
   readonly code = 'USER_NOT_FOUND' as const
-  constructor() {
-    super('User not found')
+  constructor(options?: AuthErrorOptions) {
+    super('User not found', options)
   }
 }
 
 /** The user exists but is not active (disabled). */
 export class UserInactiveError extends AuthError {
   readonly code = 'USER_INACTIVE' as const
-  constructor() {
-    super('User is inactive')
+  constructor(options?: AuthErrorOptions) {
+    super('User is inactive', options)
   }
 }
 
@@ -159,31 +198,62 @@ export class CsrfError extends AuthError {
 /** The app's own claims check refused the token. */
 export class ClaimsRejectedError extends AuthError {
   readonly code = 'CLAIMS_REJECTED' as const
-  constructor(message = 'Token claims rejected') {
-    super(message)
+  constructor(message = 'Token claims rejected', options?: AuthErrorOptions) {
+    super(message, options)
   }
 }
 
 /** The revocation store could not answer; latchkey fails closed. */
 export class RevocationUnavailableError extends AuthError {
   readonly code = 'REVOCATION_UNAVAILABLE' as const
-  constructor(options?: { cause?: unknown }) {
+  constructor(options?: AuthErrorOptions) {
     super('Revocation check unavailable, try again later', options)
   }
 }
 
 /**
- * Thrown by `createAuth` (and key loading) when the configuration is wrong. Not a request error:
- * it means the app must be fixed, and its message says how.
+ * Every request error, as a union: `switch (err.code)` narrows it to the one class, with that
+ * class's own fields (`expiredAt`, `looked`, `expected`).
+ *
+ * @example
+ * ```ts
+ * function describe(err: AnyAuthError): string {
+ *   switch (err.code) {
+ *     case 'TOKEN_EXPIRED': return `expired at ${new Date(err.expiredAt).toISOString()}`
+ *     case 'TOKEN_MISSING': return `looked in ${err.locations.join(', ')}`
+ *     default: return err.message
+ *   }
+ * }
+ * ```
  */
-export class ConfigError extends Error {
+export type AnyAuthError =
+  | TokenMissingError
+  | TokenExpiredError
+  | TokenNotYetValidError
+  | TokenInvalidError
+  | WrongTokenTypeError
+  | FreshTokenRequiredError
+  | TokenRevokedError
+  | UserNotFoundError
+  | UserInactiveError
+  | CsrfError
+  | ClaimsRejectedError
+  | RevocationUnavailableError
+
+/**
+ * The app must be fixed, and the message says how: a wrong option in `createAuth` (or a key that
+ * does not load), and a call the configuration cannot serve (a token without `exp` while
+ * `allowNonExpiring` is off, a user object without `identify`, `logoutEverywhere` without a
+ * revocation store, ...). Not a request error. A `TypeError`, as such misuse was before 0.2.
+ */
+export class ConfigError extends TypeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'ConfigError'
   }
 }
 
-/** True when `err` is one of latchkey's request errors. */
-export function isAuthError(err: unknown): err is AuthError {
+/** True when `err` is one of latchkey's request errors (narrowed to the union: switch on `code`). */
+export function isAuthError(err: unknown): err is AnyAuthError {
   return err instanceof AuthError
 }

@@ -1,6 +1,6 @@
 /**
  * `latchkey/express`: guards for Express 5 and 4. A thin translation: the request becomes a
- * RequestView, the core decides, the context lands on `req.auth`, and the core's response headers
+ * RequestView, the core decides, the context lands on `req.auth`, and the context's response headers
  * (implicit-refresh cookies) are added when the response headers are written.
  *
  * Type `req.auth.user` once for the whole app by registering the user type:
@@ -12,6 +12,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
+import { check } from '../adapter-kit.js'
 import { type Auth, type AuthContext, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
@@ -84,11 +85,13 @@ export interface ExpressGuards {
 const HOOKED = Symbol('latchkey.hooked')
 
 /**
- * Adds the core's response headers when the headers are written (not when the guard runs), so a
- * logout in the handler still cancels them. `res.end()` without an explicit `writeHead` goes through
- * `writeHead` too, so every way of answering is covered.
+ * Adds the context's response headers (implicit-refresh cookies) when the headers are written, not
+ * when the guard runs, so a logout in the handler (which drops them from the context) still cancels
+ * them. `res.end()` without an explicit `writeHead` goes through `writeHead` too, so every way of
+ * answering is covered. Installed only on a response whose guard re-issued a cookie: every other
+ * request keeps Node's own `writeHead`.
  */
-function hookResponse(auth: Auth<never, never>, req: Request, res: Response): void {
+function hookResponse(req: Request, res: Response): void {
   const target = res as Response & { [HOOKED]?: true }
   if (target[HOOKED]) return
   target[HOOKED] = true
@@ -96,7 +99,7 @@ function hookResponse(auth: Auth<never, never>, req: Request, res: Response): vo
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     // req.auth is read now: the latest guard's context, after the handler ran.
     const context = req.auth as AuthContext<never, never> | undefined
-    if (context) setNodeHeaders(res, auth.responseHeaders(context))
+    setNodeHeaders(res, context?.responseHeaders)
     return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args)
   } as typeof res.writeHead
 }
@@ -124,17 +127,14 @@ export function latchkey<User, Claims extends object>(
   const adapterMode: HandleErrors =
     options.handleErrors === 'respond' || !options.handleErrors ? 'respond' : 'framework'
 
-  // The core has response headers for a guarded request only with implicit refresh (re-issued access
-  // cookies). Without it writeHead is left alone: wrapping it on every request (a closure and two new
-  // properties on each response object) measurably slowed every guarded request.
-  const addsHeaders = core.config.implicitRefreshWindowMs !== false
-
   function guard(guardOptions: AdapterGuardOptions): RequestHandler {
     const mode = guardOptions.handleErrors ?? adapterMode
     const coreGuard = coreOptions(guardOptions)
     const accept = (context: AuthContext<never, never>, req: Request, res: Response, next: NextFunction) => {
       req.auth = context as unknown as Request['auth']
-      if (addsHeaders) hookResponse(core, req, res)
+      // Only when the guard re-issued a cookie: wrapping writeHead on every request (a closure and
+      // two new properties on each response object) measurably slowed every guarded request.
+      if (context.responseHeaders !== undefined) hookResponse(req, res)
       next()
     }
     const refuse = (error: unknown, res: Response, next: NextFunction) => {
@@ -145,7 +145,7 @@ export function latchkey<User, Claims extends object>(
     return function latchkeyGuard(req: Request, res: Response, next: NextFunction): void {
       let result: ReturnType<typeof core.check>
       try {
-        result = core.check(nodeRequestView(req, req.body), coreGuard)
+        result = check(core, nodeRequestView(req, req.body), coreGuard)
       } catch (error) {
         refuse(error, res, next)
         return

@@ -1,7 +1,8 @@
 /**
  * `latchkey/fastify`: a Fastify 5 plugin. A thin translation: the request becomes a RequestView, the
- * core decides, the context lands on `request.auth`, and the core's response headers (implicit-refresh
- * cookies) are added in an `onSend` hook, so a logout in the handler still cancels them.
+ * core decides, the context lands on `request.auth`, and the context's response headers
+ * (implicit-refresh cookies) are added in an `onSend` hook, so a logout in the handler still cancels
+ * them.
  *
  * Guards work as `onRequest`, `preValidation` or `preHandler` hooks. When `json` is a token location
  * (or a CSRF form field is configured), use `preValidation` or `preHandler`: the body is parsed only
@@ -22,7 +23,8 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { type Auth, type AuthContext, isAuthError } from '../index.js'
+import { check } from '../adapter-kit.js'
+import { type Auth, type AuthContext, ConfigError, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
   type ClaimsOf,
@@ -114,7 +116,7 @@ function sendError(
 
 const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) => {
   if (!options?.auth || typeof options.auth.authenticate !== 'function') {
-    throw new TypeError('latchkey: register latchkeyPlugin with { auth } (the object from createAuth)')
+    throw new ConfigError('latchkey: register latchkeyPlugin with { auth } (the object from createAuth)')
   }
   const auth = options.auth as unknown as Auth<never, never>
   const adapterMode: HandleErrors = options.handleErrors ?? 'respond'
@@ -140,7 +142,7 @@ const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) =
     return function latchkeyGuard(request, reply, done) {
       let result: ReturnType<typeof auth.check>
       try {
-        result = auth.check(nodeRequestView(request.raw, request.body), coreGuard)
+        result = check(auth, nodeRequestView(request.raw, request.body), coreGuard)
       } catch (error) {
         refuse(error, reply, done)
         return
@@ -165,13 +167,13 @@ const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) =
   app.decorate('requireFresh', (opts: AdapterGuardOptions = {}) => guard({ ...opts, fresh: true }))
   app.decorate('requireRefresh', (opts: AdapterGuardOptions = {}) => guard({ ...opts, refresh: true }))
 
-  // Headers are asked for at send time, after the handler: a logout has cancelled them by then. The
-  // core has such headers only with implicit refresh (re-issued access cookies); without it the hook,
+  // Headers are read at send time, after the handler: a logout has dropped them by then. A context
+  // has such headers only with implicit refresh (re-issued access cookies); without it the hook,
   // which would run on every route of the app, is left out.
   if (auth.config.implicitRefreshWindowMs === false) return
   app.addHook('onSend', (request, reply, payload, done) => {
     const context = request.auth as AuthContext<never, never> | null
-    if (context) setReplyHeaders(reply, auth.responseHeaders(context))
+    setReplyHeaders(reply, context?.responseHeaders)
     done(null, payload)
   })
 }

@@ -3,6 +3,7 @@
  * Cloudflare workers, Node with any fetch bridge). There is no middleware chain to hook into, so the
  * handler asks and then builds its response with the headers it is given.
  */
+import { check } from '../adapter-kit.js'
 import { type Auth, type AuthContext, type AuthError, type GuardOptions, isAuthError } from '../index.js'
 import {
   type HeaderSource,
@@ -59,7 +60,7 @@ export async function verifyRequest<User, Claims extends object>(
   const body = wantsJsonBody(auth, options) ? await readJsonBody(request) : undefined
   let context: AuthContext<User, Claims>
   try {
-    const result = auth.check(webRequestView(request, body), options)
+    const result = check(auth, webRequestView(request, body), options)
     context = result instanceof Promise ? await result : result
   } catch (error) {
     if (!isAuthError(error)) throw error
@@ -69,7 +70,7 @@ export async function verifyRequest<User, Claims extends object>(
     ok: true,
     auth: context,
     get headers() {
-      return auth.responseHeaders(context) ?? {}
+      return context.responseHeaders ?? {}
     },
   }
 }

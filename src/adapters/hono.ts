@@ -1,8 +1,8 @@
 /**
  * `latchkey/hono`: middleware for Hono 4, on Node and every web-standard runtime (Bun, Deno,
  * workers). A thin translation: the request becomes a RequestView, the core decides, the context is
- * set as `c.get('auth')`, and the core's response headers (implicit-refresh cookies) are added after
- * the handler ran, so a logout in the handler still cancels them.
+ * set as `c.get('auth')`, and the context's response headers (implicit-refresh cookies) are added
+ * after the handler ran, so a logout in the handler still cancels them.
  *
  * Type `c.get('auth').user` through the app's variables:
  * ```ts
@@ -10,6 +10,7 @@
  * ```
  */
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
+import { check } from '../adapter-kit.js'
 import { type Auth, type AuthContext, isAuthError } from '../index.js'
 import {
   type AdapterGuardOptions,
@@ -73,7 +74,7 @@ export function requireAuth<User, Claims extends object>(
     }
     let context: AuthContext<User, Claims>
     try {
-      const result = auth.check(webRequestView(c.req.raw, body), coreGuard)
+      const result = check(auth, webRequestView(c.req.raw, body), coreGuard)
       context = result instanceof Promise ? await result : result
     } catch (error) {
       // Not ours (a failing user loader, say): app.onError, as for any other middleware.
@@ -82,10 +83,10 @@ export function requireAuth<User, Claims extends object>(
     }
     c.set('auth', context)
     await next()
-    // Asked for after the handler: a logout has cancelled them by then. When guards are nested, the
+    // Read after the handler: a logout has dropped them by then. When guards are nested, the
     // innermost (whose context the handler saw) adds them, once.
     if (c.get('auth') !== context) return
-    const headers = auth.responseHeaders(context)
+    const headers = context.responseHeaders
     if (headers) applyAuthHeaders(c, { headers })
   }
 }

@@ -7,13 +7,13 @@
  * and fetch adapters load it on Bun, Deno and workers, and type-check there without @types/node.
  */
 import {
-  type Auth,
   cookieReader,
   type ErrorResponse,
   type GuardOptions,
+  guardLocations,
   type RequestView,
-  type TokenLocation,
-} from '../index.js'
+} from '../adapter-kit.js'
+import type { Auth } from '../index.js'
 
 /**
  * Who answers an AuthError: `'respond'` (default) makes the guard send the error response itself, so
@@ -46,19 +46,14 @@ export function coreOptions(options: AdapterGuardOptions | undefined): GuardOpti
   return rest
 }
 
-/** The locations a guard will look in, in order (as the core will). */
-export function guardLocations(
-  auth: Pick<Auth, 'config'>,
-  options: GuardOptions | undefined,
-): readonly TokenLocation[] {
-  return options?.locations ?? (options?.refresh ? auth.config.refreshLocations : auth.config.accessLocations)
-}
-
 /**
  * Whether a guard needs the parsed JSON body: only when `json` is one of its locations. Adapters that
  * parse bodies themselves (Hono, fetch) read the body only then, so other routes keep their streams.
  */
-export function wantsJsonBody(auth: Pick<Auth, 'config'>, options: GuardOptions | undefined): boolean {
+export function wantsJsonBody(
+  auth: Pick<Auth<unknown, object>, 'config'>,
+  options: GuardOptions | undefined,
+): boolean {
   return guardLocations(auth, options).includes('json')
 }
 

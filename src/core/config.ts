@@ -1,224 +1,73 @@
-import { ConfigError, DEFAULT_STATUS } from '../errors.js'
+/**
+ * The resolved configuration: `createAuth`'s options checked once, with every default applied. An
+ * auth object exposes it read-only as `auth.config`.
+ */
+import { ConfigError } from '../errors.js'
 import { type Duration, durationMs } from '../internal/duration.js'
-import type { RevocationStore } from '../stores/store.js'
-import type { KeyConfig } from './keys.js'
-import type { ErrorOptions } from './responses.js'
-import type { TokenHeader } from './types.js'
+import {
+  type AuthOptions,
+  type CookieOptions,
+  KNOWN_NESTED_OPTIONS,
+  KNOWN_OPTIONS,
+  TOKEN_LOCATIONS,
+  type TokenLocation,
+} from './options.js'
+import { checkErrorOptions } from './responses.js'
 
-/** Where a token can be read from. The order in `tokenLocations` is the order of precedence. */
-export type TokenLocation = 'headers' | 'cookies' | 'json' | 'query'
-
-export const TOKEN_LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'json', 'query']
-
-/** Cookie attributes and names. Token cookies are always HttpOnly; CSRF cookies never are. */
-export interface CookieOptions {
-  accessName?: string
-  refreshName?: string
-  csrfAccessName?: string
-  csrfRefreshName?: string
-  /** Default true. Set false only for plain-HTTP development. */
-  secure?: boolean
-  /** Default 'Lax'. */
-  sameSite?: 'Strict' | 'Lax' | 'None'
-  domain?: string
-  /** Default '/'. */
-  accessPath?: string
-  /** Default '/'. A narrower path (e.g. '/auth/refresh') keeps the refresh cookie off other requests. */
-  refreshPath?: string
-  csrfAccessPath?: string
-  csrfRefreshPath?: string
-  /** Prefix every cookie name with `__Host-` (needs secure, Path=/ and no Domain). Default false. */
-  hostPrefix?: boolean
-}
-
-/** CSRF double submit for tokens read from cookies. */
-export interface CsrfOptions {
-  /** Default true when cookies are a location. Turning it off must be explicit. */
-  enabled?: boolean
-  /** Methods that need the CSRF value. Default POST, PUT, PATCH, DELETE. */
-  methods?: string[]
-  /** Default 'X-CSRF-TOKEN'. */
-  headerName?: string
-  /** Form field that may carry the value instead of the header (urlencoded/multipart bodies). Off by default. */
-  formField?: string | false
-  /** Also set the readable CSRF cookies at login. Default true. */
-  cookies?: boolean
-}
-
-/** Options of `createAuth`. Every option but `keys` has a default; unknown options are refused. */
-export interface AuthOptions<User = string, Claims extends object = Record<string, unknown>> {
-  /** One key or several (key rotation: the first key that can sign signs, every key verifies). */
-  keys: KeyConfig | KeyConfig[]
-  /** Allow HS and asymmetric keys in one verifier. Default false (RFC 8725 §3.1). */
-  allowMixedAlgorithms?: boolean
-  /**
-   * Keys that live elsewhere: called when no configured key matches the token's `kid` and `alg`. May
-   * answer with a promise (a key fetched from a JWKS URL, say); the guard and `auth.verifyToken` then
-   * wait for it, and `auth.decodeToken`, which is synchronous, throws a TypeError for such tokens.
-   * A key is loaded once per object returned, so return the same object for the same key.
-   */
-  resolveKey?: (header: TokenHeader) => KeyConfig | undefined | PromiseLike<KeyConfig | undefined>
-  /** Default ['headers']. */
-  tokenLocations?: TokenLocation[]
-  /** Locations for access tokens only (overrides tokenLocations). */
-  accessTokenLocations?: TokenLocation[]
-  /** Locations for refresh tokens only (overrides tokenLocations). */
-  refreshTokenLocations?: TokenLocation[]
-  /** Default '15m'. `false` (no `exp`) needs `allowNonExpiring`. */
-  accessTokenTtl?: Duration | false
-  /** Refresh lifetime for `remember: true` logins. Default '30d'. */
-  refreshTokenTtl?: Duration | false
-  /** Refresh lifetime for `remember: false` logins (browser-session cookies). Default '1d'. */
-  sessionRefreshTokenTtl?: Duration
-  /** Permit tokens without `exp`, both when creating and when verifying. Default false. */
-  allowNonExpiring?: boolean
-  /** Claim holding the identity. Default 'sub'. */
-  identityClaim?: string
-  /** Put `aud` in tokens and require it on verify. A token with `aud` is refused when this is unset. */
-  audience?: string | string[]
-  /** Put `iss` in tokens (the first) and require one of these on verify. */
-  issuer?: string | string[]
-  /** Clock tolerance for exp and nbf. Default 0. */
-  leeway?: Duration
-  /** Include `nbf` (= iat). Default true. */
-  notBefore?: boolean
-  /** Longest token accepted, in characters. Default 8192. */
-  maxTokenLength?: number
-  /** Default { name: 'Authorization', type: 'Bearer' }. `type: ''` means the header is the bare token. */
-  header?: { name?: string; type?: string }
-  cookies?: CookieOptions
-  csrf?: CsrfOptions
-  /** Keys in JSON bodies. Default { accessKey: 'access_token', refreshKey: 'refresh_token' }. */
-  json?: { accessKey?: string; refreshKey?: string }
-  /** Query-string parameter. Default { param: 'jwt' }. */
-  query?: { param?: string }
-  /** User → identity (Flask-JWT-Extended's user_identity_loader). Default: the value itself. */
-  identify?: (user: User) => string | number
-  /** Identity → user, or null when there is none (user_lookup_loader). Runs once per request. */
-  loadUser?: (identity: string, claims: Claims) => User | null | undefined | Promise<User | null | undefined>
-  /** False refuses the user (USER_INACTIVE). Default: every user is active. */
-  isActive?: (user: User) => boolean
-  /** `user` of an unauthenticated context on optional routes (Flask-Login's anonymous user). Default null. */
-  anonymousUser?: User | null
-  /** Extra claims for every token, from the user (or identity) it is made for. */
-  additionalClaims?: (user: User | string | number) => Record<string, unknown>
-  /** App check run after revocation; false (or a throw) refuses with CLAIMS_REJECTED (403). */
-  checkClaims?: (claims: Claims, header: TokenHeader) => boolean | Promise<boolean>
-  /** Revocation store; without one, revocation is not checked and logout only clears cookies. */
-  revocation?: RevocationStore
-  /** Reuse of a rotated refresh token within this window is not treated as theft. Default 0 (strict). */
-  refreshReuseGrace?: Duration
-  /** Re-issue access cookies near expiry. Default off. */
-  implicitRefresh?: false | { window?: Duration }
-  /** Error statuses, messages and rendering. */
-  errors?: ErrorOptions
-  /**
-   * How many verified tokens to remember by their exact text, so a token presented again skips the
-   * signature check and JSON parsing (exp, nbf, revocation and user loading still run every time).
-   * A token is admitted on its second verification, so one-off tokens cost nothing; it is served
-   * from the cache from its third presentation on. Default 1000; `false` turns it off.
-   */
-  verifiedTokenCache?: number | false
-  /** Current time in epoch milliseconds (tests freeze it). Default Date.now. */
-  clock?: () => number
-  /** Called when an event listener throws. Default: console.error. */
-  onListenerError?: (err: unknown, event: string) => void
-}
-
-/** Everything the core needs, with defaults applied and checked once. */
-export interface ResolvedConfig {
-  accessLocations: readonly TokenLocation[]
-  refreshLocations: readonly TokenLocation[]
-  cookiesUsed: boolean
-  accessTtlMs: number | false
-  refreshTtlMs: number | false
-  sessionRefreshTtlMs: number
-  allowNonExpiring: boolean
-  identityClaim: string
-  audience: readonly string[] | undefined
-  issuer: readonly string[] | undefined
-  leewayMs: number
-  notBefore: boolean
-  maxTokenLength: number
-  headerName: string
-  headerNameLower: string
-  headerType: string
-  cookies: Required<Omit<CookieOptions, 'domain'>> & { domain: string | undefined }
-  csrf: {
-    enabled: boolean
-    methods: ReadonlySet<string>
-    headerName: string
-    formField: string | false
-    cookies: boolean
+/**
+ * Everything the core needs, with defaults applied and checked once: `auth.config`, read-only. Apps
+ * and adapters read it (cookie names, the CSRF header name, the token locations); nothing changes it.
+ */
+export interface AuthConfig {
+  /** Where access tokens are looked for, in order of precedence. */
+  readonly accessLocations: readonly TokenLocation[]
+  /** Where refresh tokens are looked for, in order of precedence. */
+  readonly refreshLocations: readonly TokenLocation[]
+  /** Whether either token type travels in cookies (then logins set cookies and CSRF applies). */
+  readonly cookiesUsed: boolean
+  /** Access token lifetime in milliseconds; `false`: no `exp`. */
+  readonly accessTtlMs: number | false
+  /** Refresh lifetime of `remember: true` logins in milliseconds; `false`: no `exp`. */
+  readonly refreshTtlMs: number | false
+  /** Refresh lifetime of `remember: false` logins in milliseconds. */
+  readonly sessionRefreshTtlMs: number
+  readonly allowNonExpiring: boolean
+  /** The claim that holds the identity. */
+  readonly identityClaim: string
+  readonly audience: readonly string[] | undefined
+  readonly issuer: readonly string[] | undefined
+  readonly leewayMs: number
+  readonly notBefore: boolean
+  readonly maxTokenLength: number
+  /** The header name as configured (`Authorization`). */
+  readonly headerName: string
+  readonly headerNameLower: string
+  /** The scheme (`Bearer`), or `''` for a bare token. */
+  readonly headerType: string
+  /** Cookie names (with the `__Host-` prefix when configured) and attributes. */
+  readonly cookies: Readonly<Required<Omit<CookieOptions, 'domain'>> & { domain: string | undefined }>
+  readonly csrf: {
+    /** True when cookies are a location and CSRF was not turned off. */
+    readonly enabled: boolean
+    /** Upper-case methods that need the CSRF value. */
+    readonly methods: ReadonlySet<string>
+    /** The header that carries the CSRF value (as configured, `X-CSRF-TOKEN` by default). */
+    readonly headerName: string
+    readonly formField: string | false
+    /** Whether logins also set the readable CSRF cookies. */
+    readonly cookies: boolean
   }
-  json: { accessKey: string; refreshKey: string }
-  queryParam: string
-  refreshReuseGraceMs: number
-  implicitRefreshWindowMs: number | false
-  verifiedTokenCache: number | false
-  clock: () => number
+  readonly json: { readonly accessKey: string; readonly refreshKey: string }
+  readonly queryParam: string
+  readonly refreshReuseGraceMs: number
+  /** How long before expiry a cookie access token is re-issued; `false`: implicit refresh is off. */
+  readonly implicitRefreshWindowMs: number | false
+  readonly verifiedTokenCache: number | false
+  /** The clock, in epoch milliseconds. */
+  readonly clock: () => number
 }
 
-const TOP_LEVEL = new Set([
-  'keys',
-  'allowMixedAlgorithms',
-  'resolveKey',
-  'tokenLocations',
-  'accessTokenLocations',
-  'refreshTokenLocations',
-  'accessTokenTtl',
-  'refreshTokenTtl',
-  'sessionRefreshTokenTtl',
-  'allowNonExpiring',
-  'identityClaim',
-  'audience',
-  'issuer',
-  'leeway',
-  'notBefore',
-  'maxTokenLength',
-  'header',
-  'cookies',
-  'csrf',
-  'json',
-  'query',
-  'identify',
-  'loadUser',
-  'isActive',
-  'anonymousUser',
-  'additionalClaims',
-  'checkClaims',
-  'revocation',
-  'refreshReuseGrace',
-  'implicitRefresh',
-  'verifiedTokenCache',
-  'errors',
-  'clock',
-  'onListenerError',
-])
-const NESTED: Record<string, Set<string>> = {
-  header: new Set(['name', 'type']),
-  cookies: new Set([
-    'accessName',
-    'refreshName',
-    'csrfAccessName',
-    'csrfRefreshName',
-    'secure',
-    'sameSite',
-    'domain',
-    'accessPath',
-    'refreshPath',
-    'csrfAccessPath',
-    'csrfRefreshPath',
-    'hostPrefix',
-  ]),
-  csrf: new Set(['enabled', 'methods', 'headerName', 'formField', 'cookies']),
-  json: new Set(['accessKey', 'refreshKey']),
-  query: new Set(['param']),
-  implicitRefresh: new Set(['window']),
-  errors: new Set(['preset', 'statuses', 'messages', 'messageKey', 'handler']),
-}
-
-function refuseUnknown(obj: object, allowed: Set<string>, where: string): void {
+function refuseUnknown(obj: object, allowed: ReadonlySet<string>, where: string): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.has(key)) {
       throw new ConfigError(`${where}: unknown option "${key}" (known: ${[...allowed].join(', ')})`)
@@ -275,41 +124,11 @@ function name(value: unknown, fallback: string, what: string): string {
   return value
 }
 
-/** A typo in a preset name or an error code would otherwise silently change every error response. */
-function checkErrorOptions(errors: ErrorOptions | undefined): void {
-  if (errors === undefined) return
-  if (errors.preset !== undefined && errors.preset !== 'latchkey' && errors.preset !== 'flask-jwt-extended')
-    throw new ConfigError(
-      `errors.preset must be 'latchkey' or 'flask-jwt-extended' (got ${JSON.stringify(errors.preset)})`,
-    )
-  for (const key of ['statuses', 'messages'] as const) {
-    const table = errors[key]
-    if (table === undefined) continue
-    if (typeof table !== 'object' || table === null) throw new ConfigError(`errors.${key} must be an object`)
-    for (const [code, value] of Object.entries(table)) {
-      if (!Object.hasOwn(DEFAULT_STATUS, code))
-        throw new ConfigError(
-          `errors.${key}: unknown error code "${code}" (known: ${Object.keys(DEFAULT_STATUS).join(', ')})`,
-        )
-      if (key === 'statuses' && !(Number.isInteger(value) && value >= 100 && value <= 599))
-        throw new ConfigError(`errors.statuses.${code} must be an HTTP status (100-599)`)
-      if (key === 'messages' && typeof value !== 'string')
-        throw new ConfigError(`errors.messages.${code} must be a string`)
-    }
-  }
-  if (errors.messageKey !== undefined && (typeof errors.messageKey !== 'string' || errors.messageKey === ''))
-    throw new ConfigError('errors.messageKey must be a non-empty string')
-  if (errors.handler !== undefined && typeof errors.handler !== 'function')
-    throw new ConfigError('errors.handler must be a function')
-}
-
 /** Applies defaults and validates; every message says which option to fix and how. */
-export function resolveConfig<User, Claims extends object>(
-  options: AuthOptions<User, Claims>,
-): ResolvedConfig {
+export function resolveConfig<User, Claims extends object>(options: AuthOptions<User, Claims>): AuthConfig {
   if (!options || typeof options !== 'object') throw new ConfigError('createAuth needs an options object')
-  refuseUnknown(options, TOP_LEVEL, 'createAuth')
-  for (const [key, allowed] of Object.entries(NESTED)) {
+  refuseUnknown(options, KNOWN_OPTIONS, 'createAuth')
+  for (const [key, allowed] of Object.entries(KNOWN_NESTED_OPTIONS)) {
     const v = (options as unknown as Record<string, unknown>)[key]
     if (v !== undefined && v !== false) {
       if (typeof v !== 'object' || v === null) throw new ConfigError(`${key} must be an object`)
@@ -337,7 +156,7 @@ export function resolveConfig<User, Claims extends object>(
   if (sameSite === 'None' && !secure)
     throw new ConfigError('cookies.sameSite None requires cookies.secure true (browsers drop it otherwise)')
   const prefix = hostPrefix ? '__Host-' : ''
-  const cookies: ResolvedConfig['cookies'] = {
+  const cookies: AuthConfig['cookies'] = {
     accessName: prefix + name(c.accessName, 'access_token_cookie', 'cookies.accessName'),
     refreshName: prefix + name(c.refreshName, 'refresh_token_cookie', 'cookies.refreshName'),
     csrfAccessName: prefix + name(c.csrfAccessName, 'csrf_access_token', 'cookies.csrfAccessName'),
@@ -378,7 +197,7 @@ export function resolveConfig<User, Claims extends object>(
       'csrf.methods is empty, which turns CSRF off; set csrf.enabled: false to opt out explicitly',
     )
   }
-  const csrf: ResolvedConfig['csrf'] = {
+  const csrf: AuthConfig['csrf'] = {
     enabled: cookiesUsed && csrfEnabled,
     methods: new Set((s.methods ?? ['POST', 'PUT', 'PATCH', 'DELETE']).map((m) => String(m).toUpperCase())),
     headerName: name(s.headerName, 'X-CSRF-TOKEN', 'csrf.headerName'),

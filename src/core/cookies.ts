@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from './config.js'
+import type { AuthConfig } from './config.js'
 import type { TokenType } from './types.js'
 
 /** One cookie to set or clear, before serialisation. */
@@ -28,13 +28,13 @@ export function serializeCookie(c: CookieSpec): string {
   return s
 }
 
-function base(config: ResolvedConfig): Pick<CookieSpec, 'secure' | 'sameSite' | 'domain'> {
+function base(config: AuthConfig): Pick<CookieSpec, 'secure' | 'sameSite' | 'domain'> {
   return { secure: config.cookies.secure, sameSite: config.cookies.sameSite, domain: config.cookies.domain }
 }
 
 /** The token cookie and, when CSRF cookies are on, its readable CSRF cookie. */
 export function tokenCookies(
-  config: ResolvedConfig,
+  config: AuthConfig,
   type: TokenType,
   token: string,
   csrf: string | undefined,
@@ -70,13 +70,13 @@ export function tokenCookies(
  * with is repeated (Path, Domain, Secure, SameSite), or browsers keep the original.
  */
 export function clearingCookies(
-  config: ResolvedConfig,
+  config: AuthConfig,
   types: readonly TokenType[] = ['access', 'refresh'],
 ): CookieSpec[] {
   return types.flatMap((type) => tokenCookies(config, type, '', config.csrf.enabled ? '' : undefined, 0))
 }
 
 /** Whether tokens of this type travel in cookies under this configuration. */
-export function cookiesFor(config: ResolvedConfig, type: TokenType): boolean {
+export function cookiesFor(config: AuthConfig, type: TokenType): boolean {
   return (type === 'access' ? config.accessLocations : config.refreshLocations).includes('cookies')
 }

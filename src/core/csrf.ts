@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { CsrfError } from '../errors.js'
-import type { ResolvedConfig } from './config.js'
+import type { AuthConfig } from './config.js'
 import type { RequestView } from './types.js'
 
 /** A new random CSRF value (128 bits, base64url). */
@@ -18,7 +18,7 @@ function digest(value: string): Buffer {
  * cookies are checked (the caller decides). Digests make the compared lengths equal, so
  * `timingSafeEqual` never throws and nothing leaks through the length.
  */
-export function checkCsrf(config: ResolvedConfig, view: RequestView, claimValue: unknown): void {
+export function checkCsrf(config: AuthConfig, view: RequestView, claimValue: unknown): void {
   if (!config.csrf.enabled || !config.csrf.methods.has(view.method.toUpperCase())) return
   let sent = view.header(config.csrf.headerName.toLowerCase())
   if (Array.isArray(sent)) sent = sent.length === 1 ? sent[0] : undefined

@@ -62,3 +62,6 @@ export class EventHub<E extends object> {
     }
   }
 }
+
+/** The emitter as the core's steps see it: payloads typed loosely, checked where createAuth wires it. */
+export type CoreEvents = EventHub<AuthEvents<unknown, object>>

@@ -1,5 +1,6 @@
 import { type MissingToken, TokenInvalidError, TokenMissingError } from '../errors.js'
-import type { ResolvedConfig, TokenLocation } from './config.js'
+import type { AuthConfig } from './config.js'
+import type { TokenLocation } from './options.js'
 import type { RequestView, TokenType } from './types.js'
 
 /** A token and where it was found. */
@@ -8,7 +9,7 @@ export interface FoundToken {
   location: TokenLocation
 }
 
-function describe(config: ResolvedConfig, location: TokenLocation, type: TokenType): string {
+function describe(config: AuthConfig, location: TokenLocation, type: TokenType): string {
   switch (location) {
     case 'headers':
       return `the ${config.headerName} header`
@@ -22,7 +23,7 @@ function describe(config: ResolvedConfig, location: TokenLocation, type: TokenTy
 }
 
 function looked(
-  config: ResolvedConfig,
+  config: AuthConfig,
   view: RequestView,
   location: TokenLocation,
   type: TokenType,
@@ -56,7 +57,7 @@ const BAD_CHARS = /[\s,;"]/
  * message that names the header's expected form. Called only once a header token failed to verify:
  * such a token can never verify, so a valid request skips scanning the whole token.
  */
-export function checkHeaderSyntax(config: ResolvedConfig, token: string): void {
+export function checkHeaderSyntax(config: AuthConfig, token: string): void {
   if (!BAD_CHARS.test(token)) return
   const type = config.headerType
   throw new TokenInvalidError(
@@ -66,7 +67,7 @@ export function checkHeaderSyntax(config: ResolvedConfig, token: string): void {
   )
 }
 
-function fromHeader(config: ResolvedConfig, view: RequestView): string | undefined {
+function fromHeader(config: AuthConfig, view: RequestView): string | undefined {
   let value = view.header(config.headerNameLower)
   if (Array.isArray(value)) {
     if (value.length > 1) throw new TokenInvalidError(`Repeated ${config.headerName} headers`)
@@ -91,7 +92,7 @@ function fromHeader(config: ResolvedConfig, view: RequestView): string | undefin
   return token
 }
 
-function fromJson(config: ResolvedConfig, view: RequestView, type: TokenType): string | undefined {
+function fromJson(config: AuthConfig, view: RequestView, type: TokenType): string | undefined {
   const body = view.body
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined
   const key = type === 'access' ? config.json.accessKey : config.json.refreshKey
@@ -102,7 +103,7 @@ function fromJson(config: ResolvedConfig, view: RequestView, type: TokenType): s
   return value
 }
 
-function fromQuery(config: ResolvedConfig, view: RequestView): string | undefined {
+function fromQuery(config: AuthConfig, view: RequestView): string | undefined {
   const value = view.query(config.queryParam)
   if (Array.isArray(value)) {
     if (value.length > 1) throw new TokenInvalidError(`Repeated "${config.queryParam}" query parameters`)
@@ -112,11 +113,23 @@ function fromQuery(config: ResolvedConfig, view: RequestView): string | undefine
 }
 
 /**
+ * The locations a guard looks in, in order: its own `locations`, else the configured ones of the
+ * token type it wants. The one rule, read by the guard and by adapters (which parse a body only when
+ * `json` is among them).
+ */
+export function locationsFor(
+  config: AuthConfig,
+  options: { refresh?: boolean; locations?: readonly TokenLocation[] } | undefined,
+): readonly TokenLocation[] {
+  return options?.locations ?? (options?.refresh ? config.refreshLocations : config.accessLocations)
+}
+
+/**
  * Looks for a token in `locations`, in order. Only a missing token falls through to the next
  * location; a malformed one stops here (Flask-JWT-Extended's rule), and so does everything after.
  */
 export function findToken(
-  config: ResolvedConfig,
+  config: AuthConfig,
   view: RequestView,
   type: TokenType,
   locations: readonly TokenLocation[],

@@ -1,6 +1,7 @@
 import {
   type AuthError,
   type AuthErrorCode,
+  ConfigError,
   DEFAULT_STATUS,
   type MissingToken,
   type TokenMissingError,
@@ -126,4 +127,32 @@ export function renderError(options: ErrorOptions, err: AuthError): ErrorRespons
   }
   if (err.code === 'REVOCATION_UNAVAILABLE') headers['retry-after'] = '1'
   return { status, body: { [options.messageKey ?? 'msg']: message, code: err.code }, headers }
+}
+
+/** A typo in a preset name or an error code would otherwise silently change every error response. */
+export function checkErrorOptions(errors: ErrorOptions | undefined): void {
+  if (errors === undefined) return
+  if (errors.preset !== undefined && errors.preset !== 'latchkey' && errors.preset !== 'flask-jwt-extended')
+    throw new ConfigError(
+      `errors.preset must be 'latchkey' or 'flask-jwt-extended' (got ${JSON.stringify(errors.preset)})`,
+    )
+  for (const key of ['statuses', 'messages'] as const) {
+    const table = errors[key]
+    if (table === undefined) continue
+    if (typeof table !== 'object' || table === null) throw new ConfigError(`errors.${key} must be an object`)
+    for (const [code, value] of Object.entries(table)) {
+      if (!Object.hasOwn(DEFAULT_STATUS, code))
+        throw new ConfigError(
+          `errors.${key}: unknown error code "${code}" (known: ${Object.keys(DEFAULT_STATUS).join(', ')})`,
+        )
+      if (key === 'statuses' && !(Number.isInteger(value) && value >= 100 && value <= 599))
+        throw new ConfigError(`errors.statuses.${code} must be an HTTP status (100-599)`)
+      if (key === 'messages' && typeof value !== 'string')
+        throw new ConfigError(`errors.messages.${code} must be a string`)
+    }
+  }
+  if (errors.messageKey !== undefined && (typeof errors.messageKey !== 'string' || errors.messageKey === ''))
+    throw new ConfigError('errors.messageKey must be a non-empty string')
+  if (errors.handler !== undefined && typeof errors.handler !== 'function')
+    throw new ConfigError('errors.handler must be a function')
 }

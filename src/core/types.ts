@@ -1,5 +1,5 @@
 import type { Algorithm } from './algorithms.js'
-import type { TokenLocation } from './config.js'
+import type { TokenLocation } from './options.js'
 
 /** The protected header of a latchkey token. */
 export interface TokenHeader {
@@ -76,4 +76,10 @@ export interface AuthContext<User = string, Claims extends object = Record<strin
   type: TokenType | null
   /** True when the token is an access token that is fresh now. */
   fresh: boolean
+  /**
+   * Headers the response to this request must carry, or undefined: the re-issued access cookie of
+   * implicit refresh (a cookie access token near its expiry). The adapters add them when the response
+   * is sent; `auth.logout(context)` drops them, so a logout's cleared cookies are never overwritten.
+   */
+  responseHeaders?: Record<string, string[]> | undefined
 }

@@ -21,7 +21,12 @@ export interface MemoryRevocationStoreOptions {
    * Default 60 000.
    */
   sweepIntervalMs?: number
-  /** Clock in epoch milliseconds; tests inject one to expire entries without waiting. Default `Date.now`. */
+  /**
+   * Clock in epoch milliseconds; tests inject one to expire entries without waiting. Default
+   * `Date.now`. The same name as `createAuth`'s option: pass one clock to both.
+   */
+  clock?: () => number
+  /** @deprecated Renamed `clock` (0.2), as in `createAuth`. */
   now?: () => number
 }
 
@@ -84,13 +89,13 @@ export class MemoryRevocationStore implements RevocationStore {
   #timer: NodeJS.Timeout | undefined
 
   constructor(options: MemoryRevocationStoreOptions = {}) {
-    const { maxEntries = Number.POSITIVE_INFINITY, sweepIntervalMs = 60_000, now = Date.now } = options
+    const { maxEntries = Number.POSITIVE_INFINITY, sweepIntervalMs = 60_000 } = options
     if (!(maxEntries > 0)) throw new RangeError('maxEntries must be a positive number')
     if (!(sweepIntervalMs >= 0) || !Number.isFinite(sweepIntervalMs)) {
       throw new RangeError('sweepIntervalMs must be a finite number >= 0')
     }
     this.#maxEntries = maxEntries
-    this.#now = now
+    this.#now = options.clock ?? options.now ?? Date.now
     if (sweepIntervalMs > 0) {
       this.#timer = setInterval(() => this.sweep(), sweepIntervalMs)
       this.#timer.unref()

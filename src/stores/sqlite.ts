@@ -7,6 +7,7 @@
  * Published under its own subpath so importing the core never loads better-sqlite3.
  */
 import Database from 'better-sqlite3'
+import { type RevocationSql, revocationSql, tableDefinitions } from './sql.js'
 import type { ConsumeResult, RevocationStore, TokenRef } from './store.js'
 
 /** Options of {@link SqliteRevocationStore}. */
@@ -22,19 +23,17 @@ export interface SqliteRevocationStoreOptions {
    * clean up, amortised). The timer is `unref()`ed so it never keeps a process alive. Default 60 000.
    */
   cleanupIntervalMs?: number
-  /** Clock in epoch milliseconds; tests inject one to expire rows without waiting. Default `Date.now`. */
+  /**
+   * Clock in epoch milliseconds; tests inject one to expire rows without waiting. Default
+   * `Date.now`. The same name as `createAuth`'s option: pass one clock to both.
+   */
+  clock?: () => number
+  /** @deprecated Renamed `clock` (0.2), as in `createAuth`. */
   now?: () => number
 }
 
 /** A delete of expired rows runs after this many writes (cheap: each table has an index on expiry). */
 const WRITES_PER_CLEANUP = 256
-
-interface IdentityParams {
-  sub: string
-  cutoff: number
-  expiresAt: number
-  now: number
-}
 
 const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
 
@@ -69,27 +68,25 @@ export class SqliteRevocationStore implements RevocationStore {
   readonly database: Database.Database
   readonly #ownsDatabase: boolean
   readonly #now: () => number
-  readonly #isRevoked: Database.Statement<
-    [string, number, string | null, number, string, number, number],
-    number
-  >
-  readonly #revokeToken: Database.Statement<[string, number]>
-  readonly #revokeFamily: Database.Statement<[string, number]>
-  readonly #revokeIdentity: Database.Statement<[IdentityParams]>
+  readonly #sql: RevocationSql
+  readonly #isRevoked: Database.Statement<unknown[], number>
+  readonly #revokeToken: Database.Statement<unknown[]>
+  readonly #revokeFamily: Database.Statement<unknown[]>
+  readonly #revokeIdentity: Database.Statement<unknown[]>
   readonly #consume: (jti: string, now: number, expiresAt: number) => ConsumeResult
   readonly #cleanup: () => number
   #writesSinceCleanup = 0
   #timer: NodeJS.Timeout | undefined
 
   constructor(database: string | Database.Database, options: SqliteRevocationStoreOptions = {}) {
-    const { tablePrefix = 'latchkey_', cleanupIntervalMs = 60_000, now = Date.now } = options
+    const { tablePrefix = 'latchkey_', cleanupIntervalMs = 60_000 } = options
     if (!PREFIX_PATTERN.test(tablePrefix)) {
       throw new TypeError('tablePrefix must match /^[A-Za-z_][A-Za-z0-9_]*$/ (it is written into SQL)')
     }
     if (!(cleanupIntervalMs >= 0) || !Number.isFinite(cleanupIntervalMs)) {
       throw new RangeError('cleanupIntervalMs must be a finite number >= 0')
     }
-    this.#now = now
+    this.#now = options.clock ?? options.now ?? Date.now
     if (typeof database === 'string') {
       this.database = new Database(database)
       this.#ownsDatabase = true
@@ -100,66 +97,27 @@ export class SqliteRevocationStore implements RevocationStore {
       this.#ownsDatabase = false
     }
     const db = this.database
-    const tokens = `${tablePrefix}revoked_tokens`
-    const families = `${tablePrefix}revoked_families`
-    const identities = `${tablePrefix}identity_cutoffs`
-    const used = `${tablePrefix}used_refresh_tokens`
+    // The statements every SQL store shares (latchkey/stores/sql); only the tables are created here.
+    const sql = revocationSql({ dialect: 'sqlite', tablePrefix })
+    this.#sql = sql
+    const definitions = tableDefinitions(sql.tables)
+    for (const key of ['tokens', 'families', 'identities', 'used'] as const) {
+      const table = sql.tables[key]
+      db.exec(`CREATE TABLE IF NOT EXISTS ${definitions[key]} WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON "${table}" (expires_at);`)
+    }
 
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS "${tokens}" (
-        jti TEXT PRIMARY KEY NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS "${tokens}_expires_at" ON "${tokens}" (expires_at);
-      CREATE TABLE IF NOT EXISTS "${families}" (
-        family TEXT PRIMARY KEY NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS "${families}_expires_at" ON "${families}" (expires_at);
-      CREATE TABLE IF NOT EXISTS "${identities}" (
-        sub TEXT PRIMARY KEY NOT NULL, cutoff INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS "${identities}_expires_at" ON "${identities}" (expires_at);
-      CREATE TABLE IF NOT EXISTS "${used}" (
-        jti TEXT PRIMARY KEY NOT NULL, used_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS "${used}_expires_at" ON "${used}" (expires_at);
-    `)
-
-    // One query per request. `family = NULL` is never true, so a token without a family cannot match
-    // a family row. safeIntegers(false): the app's connection may default to BigInt results.
-    this.#isRevoked = db
-      .prepare<[string, number, string | null, number, string, number, number], number>(`
-        SELECT EXISTS (SELECT 1 FROM "${tokens}" WHERE jti = ? AND expires_at > ?)
-            OR EXISTS (SELECT 1 FROM "${families}" WHERE family = ? AND expires_at > ?)
-            OR EXISTS (SELECT 1 FROM "${identities}" WHERE sub = ? AND cutoff > ? AND expires_at > ?)`)
-      .pluck()
-      .safeIntegers(false)
-    this.#revokeToken = db.prepare<[string, number]>(`
-      INSERT INTO "${tokens}" (jti, expires_at) VALUES (?, ?)
-      ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`)
-    this.#revokeFamily = db.prepare<[string, number]>(`
-      INSERT INTO "${families}" (family, expires_at) VALUES (?, ?)
-      ON CONFLICT (family) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`)
-    // Keeps the later cut-off, unless the stored one has expired (then it no longer means anything).
-    this.#revokeIdentity = db.prepare<IdentityParams>(`
-      INSERT INTO "${identities}" (sub, cutoff, expires_at) VALUES (@sub, @cutoff, @expiresAt)
-      ON CONFLICT (sub) DO UPDATE SET
-        cutoff = CASE WHEN expires_at <= @now THEN excluded.cutoff ELSE max(cutoff, excluded.cutoff) END,
-        expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at
-                          ELSE max(expires_at, excluded.expires_at) END`)
-
-    // Inserts the marker, or replaces one that has expired; RETURNING yields a row only when this
-    // call wrote, so "a row came back" is exactly "first use".
-    const claim = db
-      .prepare<[string, number, number, number], number>(`
-        INSERT INTO "${used}" (jti, used_at, expires_at) VALUES (?, ?, ?)
-        ON CONFLICT (jti) DO UPDATE SET used_at = excluded.used_at, expires_at = excluded.expires_at
-          WHERE "${used}".expires_at <= ?
-        RETURNING used_at`)
-      .pluck()
-      .safeIntegers(false)
-    const usedAt = db
-      .prepare<[string], number>(`SELECT used_at FROM "${used}" WHERE jti = ?`)
-      .pluck()
-      .safeIntegers(false)
+    // safeIntegers(false): the app's connection may default to BigInt results.
+    this.#isRevoked = db.prepare<unknown[], number>(sql.isRevoked.text).pluck().safeIntegers(false)
+    this.#revokeToken = db.prepare(sql.revokeToken.text)
+    this.#revokeFamily = db.prepare(sql.revokeFamily.text)
+    this.#revokeIdentity = db.prepare(sql.revokeIdentity.text)
+    const claim = db.prepare<unknown[], number>(sql.claimRefreshToken.text).pluck().safeIntegers(false)
+    const usedAt = db.prepare<unknown[], number>(sql.refreshTokenUsedAt.text).pluck().safeIntegers(false)
     const consume = db.transaction((jti: string, now: number, expiresAt: number): ConsumeResult => {
-      if (claim.get(jti, now, expiresAt, now) !== undefined) return { firstUse: true }
-      const first = usedAt.get(jti)
+      if (claim.get(sql.claimRefreshToken.params({ jti, now, expiresAt })) !== undefined)
+        return { firstUse: true }
+      const first = usedAt.get(sql.refreshTokenUsedAt.params({ jti }))
       // Unreachable inside the transaction (the row that blocked the insert is still there), but a
       // missing row must never turn into a success.
       if (first === undefined) throw new Error('refresh-token marker vanished inside a transaction')
@@ -169,13 +127,12 @@ export class SqliteRevocationStore implements RevocationStore {
     // and the read back; it waits (busy timeout) instead.
     this.#consume = (jti, now, expiresAt) => consume.immediate(jti, now, expiresAt)
 
-    const deletes = [tokens, families, identities, used].map((table) =>
-      db.prepare<[number]>(`DELETE FROM "${table}" WHERE expires_at <= ?`),
-    )
+    const deletes = sql.purgeExpired.map((statement) => ({ statement, prepared: db.prepare(statement.text) }))
     this.#cleanup = () => {
       const now = this.#now()
       let deleted = 0
-      for (const statement of deletes) deleted += statement.run(now).changes
+      for (const { statement, prepared } of deletes)
+        deleted += prepared.run(statement.params({ now })).changes
       this.#writesSinceCleanup = 0
       return deleted
     }
@@ -194,35 +151,34 @@ export class SqliteRevocationStore implements RevocationStore {
 
   /** Answers synchronously (better-sqlite3 is synchronous): the guard needs no promise for it. */
   isRevoked(token: TokenRef): boolean {
-    const now = this.#now()
     const revoked = this.#isRevoked.get(
-      token.jti,
-      now,
-      token.family ?? null,
-      now,
-      token.sub,
-      token.issuedAt,
-      now,
+      this.#sql.isRevoked.params({
+        jti: token.jti,
+        family: token.family ?? null,
+        sub: token.sub,
+        issuedAt: token.issuedAt,
+        now: this.#now(),
+      }),
     )
     return revoked === 1
   }
 
   async revokeToken(jti: string, expiresAt: number): Promise<void> {
     if (expiresAt <= this.#now()) return
-    this.#revokeToken.run(jti, expiresAt)
+    this.#revokeToken.run(this.#sql.revokeToken.params({ jti, expiresAt }))
     this.#afterWrite()
   }
 
   async revokeFamily(family: string, expiresAt: number): Promise<void> {
     if (expiresAt <= this.#now()) return
-    this.#revokeFamily.run(family, expiresAt)
+    this.#revokeFamily.run(this.#sql.revokeFamily.params({ family, expiresAt }))
     this.#afterWrite()
   }
 
   async revokeIdentity(sub: string, before: number, expiresAt: number): Promise<void> {
     const now = this.#now()
     if (expiresAt <= now) return
-    this.#revokeIdentity.run({ sub, cutoff: before, expiresAt, now })
+    this.#revokeIdentity.run(this.#sql.revokeIdentity.params({ sub, cutoff: before, expiresAt, now }))
     this.#afterWrite()
   }
 

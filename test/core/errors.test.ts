@@ -141,8 +141,7 @@ describe('auth.errorResponse', () => {
   })
 
   it('keeps the headers the error carries (cookies to clear)', () => {
-    const err = new TokenExpiredError(0)
-    err.headers['set-cookie'] = ['access_token_cookie=; Max-Age=0']
+    const err = new TokenExpiredError(0, { headers: { 'set-cookie': ['access_token_cookie=; Max-Age=0'] } })
     const res = auth().errorResponse(err)
     expect(res.headers['set-cookie']).toEqual(['access_token_cookie=; Max-Age=0'])
     expect(res.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/)

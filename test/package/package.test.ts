@@ -205,11 +205,13 @@ describe('dependencies of each entry point (import graph of the built files)', (
 
   const expected: Record<string, string[]> = {
     '.': [],
+    './adapter-kit': [],
     './express': [],
     './fastify': ['fastify-plugin'],
     './hono': [],
     './fetch': [],
     './stores/sqlite': ['better-sqlite3'],
+    './stores/sql': [],
     './stores/redis': ['ioredis'],
     './testing': ['vitest'],
   }

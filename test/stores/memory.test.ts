@@ -12,7 +12,7 @@ function token(jti: string, sub = 'user') {
 describe('MemoryRevocationStore', () => {
   it('drops expired entries: size falls back once they expire', async () => {
     let now = 1_000_000
-    const store = new MemoryRevocationStore({ now: () => now, sweepIntervalMs: 0 })
+    const store = new MemoryRevocationStore({ clock: () => now, sweepIntervalMs: 0 })
     for (let i = 0; i < 5_000; i++) {
       await store.revokeToken(`t${i}`, now + 1_000)
       await store.consumeRefreshToken(`r${i}`, now + 1_000)

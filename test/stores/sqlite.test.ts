@@ -33,7 +33,7 @@ function rowCount(db: Database.Database, table: string): number {
 describe('SqliteRevocationStore', () => {
   it('deletes expired rows, on demand and every few hundred writes', async () => {
     let now = 1_000_000
-    const store = new SqliteRevocationStore(':memory:', { now: () => now, cleanupIntervalMs: 0 })
+    const store = new SqliteRevocationStore(':memory:', { clock: () => now, cleanupIntervalMs: 0 })
     const db = store.database
     for (let i = 0; i < 100; i++) {
       await store.revokeToken(`t${i}`, now + 1_000)

@@ -1,9 +1,11 @@
 /**
  * A revocation store in the server's own database (SQLite or PostgreSQL, through Kysely), used when
  * there is no Redis. Several instances sharing one PostgreSQL see each other's revocations at once.
+ * Its SQL is latchkey's (`latchkey/stores/sql`), the same statements the SQLite store runs.
  */
-import type { Kysely } from 'kysely'
+import { CompiledQuery, type Kysely, sql } from 'kysely'
 import type { ConsumeResult, RevocationStore, TokenRef } from '../../index.js'
+import { type RevocationSql, revocationSql, type SqlStatement } from '../../stores/sql.js'
 import type { RevocationSchema } from './schema.js'
 
 /** Options of {@link DatabaseRevocationStore}. */
@@ -14,6 +16,8 @@ export interface DatabaseRevocationStoreOptions {
    */
   cleanupIntervalMs?: number
   /** Clock in epoch milliseconds. Default `Date.now`. */
+  clock?: () => number
+  /** @deprecated Renamed `clock`, as in `createAuth`. */
   now?: () => number
   /** Close the Kysely instance in `close()`. Default false (the server closes its own database). */
   closeDatabase?: boolean
@@ -40,6 +44,7 @@ export class DatabaseRevocationStore<DB extends RevocationSchema = RevocationSch
   implements RevocationStore
 {
   readonly #db: Kysely<RevocationSchema>
+  readonly #sql: RevocationSql
   readonly #now: () => number
   readonly #closeDatabase: boolean
   #writes = 0
@@ -47,12 +52,15 @@ export class DatabaseRevocationStore<DB extends RevocationSchema = RevocationSch
 
   /** `db` may have more tables than the store's (the server passes its whole schema). */
   constructor(db: Kysely<DB>, options: DatabaseRevocationStoreOptions = {}) {
-    const { cleanupIntervalMs = 60_000, now = Date.now, closeDatabase = false } = options
+    const { cleanupIntervalMs = 60_000, closeDatabase = false } = options
     if (!(cleanupIntervalMs >= 0) || !Number.isFinite(cleanupIntervalMs))
       throw new RangeError('cleanupIntervalMs must be a finite number >= 0')
     // Kysely's type is invariant in its schema; the store only ever touches its own four tables.
     this.#db = db as unknown as Kysely<RevocationSchema>
-    this.#now = now
+    // The dialect's placeholder tells PostgreSQL ($1) from SQLite (?).
+    const placeholder = sql`${0}`.compile(db).sql
+    this.#sql = revocationSql({ dialect: placeholder === '$1' ? 'postgres' : 'sqlite' })
+    this.#now = options.clock ?? options.now ?? Date.now
     this.#closeDatabase = closeDatabase
     if (cleanupIntervalMs > 0) {
       this.#timer = setInterval(() => {
@@ -64,81 +72,28 @@ export class DatabaseRevocationStore<DB extends RevocationSchema = RevocationSch
   }
 
   async isRevoked(token: TokenRef): Promise<boolean> {
-    const now = this.#now()
-    const row = await this.#db
-      .selectNoFrom((eb) =>
-        eb
-          .or([
-            eb.exists(
-              eb
-                .selectFrom('revoked_tokens')
-                .select('jti')
-                .where('jti', '=', token.jti)
-                .where('expires_at', '>', now),
-            ),
-            // A token without a family must not match any family row, "" or "undefined" included.
-            ...(token.family === undefined
-              ? []
-              : [
-                  eb.exists(
-                    eb
-                      .selectFrom('revoked_families')
-                      .select('family')
-                      .where('family', '=', token.family)
-                      .where('expires_at', '>', now),
-                  ),
-                ]),
-            eb.exists(
-              eb
-                .selectFrom('identity_cutoffs')
-                .select('sub')
-                .where('sub', '=', token.sub)
-                .where('cutoff', '>', token.issuedAt)
-                .where('expires_at', '>', now),
-            ),
-          ])
-          .as('revoked'),
-      )
-      .executeTakeFirstOrThrow()
+    const row = (
+      await this.#run(this.#sql.isRevoked, {
+        jti: token.jti,
+        family: token.family ?? null,
+        sub: token.sub,
+        issuedAt: token.issuedAt,
+        now: this.#now(),
+      })
+    )[0]
     // PostgreSQL answers a boolean, SQLite 1 or 0.
-    return Boolean(row.revoked)
+    return Boolean(row?.revoked)
   }
 
   async revokeToken(jti: string, expiresAt: number): Promise<void> {
     if (expiresAt <= this.#now()) return
-    await this.#db
-      .insertInto('revoked_tokens')
-      .values({ jti, expires_at: expiresAt })
-      .onConflict((oc) =>
-        oc.column('jti').doUpdateSet((eb) => ({
-          expires_at: eb
-            .case()
-            .when('revoked_tokens.expires_at', '>', eb.ref('excluded.expires_at'))
-            .then(eb.ref('revoked_tokens.expires_at'))
-            .else(eb.ref('excluded.expires_at'))
-            .end(),
-        })),
-      )
-      .execute()
+    await this.#run(this.#sql.revokeToken, { jti, expiresAt })
     this.#afterWrite()
   }
 
   async revokeFamily(family: string, expiresAt: number): Promise<void> {
     if (expiresAt <= this.#now()) return
-    await this.#db
-      .insertInto('revoked_families')
-      .values({ family, expires_at: expiresAt })
-      .onConflict((oc) =>
-        oc.column('family').doUpdateSet((eb) => ({
-          expires_at: eb
-            .case()
-            .when('revoked_families.expires_at', '>', eb.ref('excluded.expires_at'))
-            .then(eb.ref('revoked_families.expires_at'))
-            .else(eb.ref('excluded.expires_at'))
-            .end(),
-        })),
-      )
-      .execute()
+    await this.#run(this.#sql.revokeFamily, { family, expiresAt })
     this.#afterWrite()
   }
 
@@ -146,32 +101,7 @@ export class DatabaseRevocationStore<DB extends RevocationSchema = RevocationSch
     const now = this.#now()
     if (expiresAt <= now) return
     if (!Number.isSafeInteger(before)) throw new RangeError('before must be an integer (epoch milliseconds)')
-    // Keeps the later cut-off and the later expiry, unless the stored row has expired (then it no
-    // longer means anything and the new one replaces it).
-    await this.#db
-      .insertInto('identity_cutoffs')
-      .values({ sub, cutoff: before, expires_at: expiresAt })
-      .onConflict((oc) =>
-        oc.column('sub').doUpdateSet((eb) => ({
-          cutoff: eb
-            .case()
-            .when('identity_cutoffs.expires_at', '<=', now)
-            .then(eb.ref('excluded.cutoff'))
-            .when('identity_cutoffs.cutoff', '>', eb.ref('excluded.cutoff'))
-            .then(eb.ref('identity_cutoffs.cutoff'))
-            .else(eb.ref('excluded.cutoff'))
-            .end(),
-          expires_at: eb
-            .case()
-            .when('identity_cutoffs.expires_at', '<=', now)
-            .then(eb.ref('excluded.expires_at'))
-            .when('identity_cutoffs.expires_at', '>', eb.ref('excluded.expires_at'))
-            .then(eb.ref('identity_cutoffs.expires_at'))
-            .else(eb.ref('excluded.expires_at'))
-            .end(),
-        })),
-      )
-      .execute()
+    await this.#run(this.#sql.revokeIdentity, { sub, cutoff: before, expiresAt, now })
     this.#afterWrite()
   }
 
@@ -180,30 +110,16 @@ export class DatabaseRevocationStore<DB extends RevocationSchema = RevocationSch
     // expired in that instant); a missing row must never be reported as a first use by guesswork.
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = this.#now()
-      // Inserts the marker, or replaces an expired one. RETURNING yields a row only when this
-      // statement wrote, so "a row came back" is exactly "first use"; a concurrent caller blocks on
-      // the primary key until the winner commits, then takes the conflict path and writes nothing.
-      const won = await this.#db
-        .insertInto('used_refresh_tokens')
-        .values({ jti, used_at: now, expires_at: Math.max(expiresAt, now + 1) })
-        .onConflict((oc) =>
-          oc
-            .column('jti')
-            .doUpdateSet((eb) => ({
-              used_at: eb.ref('excluded.used_at'),
-              expires_at: eb.ref('excluded.expires_at'),
-            }))
-            .where('used_refresh_tokens.expires_at', '<=', now),
-        )
-        .returning('used_at')
-        .executeTakeFirst()
+      // A concurrent caller blocks on the primary key until the winner commits, then takes the
+      // conflict path and writes nothing: no row comes back.
+      const won = await this.#run(this.#sql.claimRefreshToken, {
+        jti,
+        now,
+        expiresAt: Math.max(expiresAt, now + 1),
+      })
       this.#afterWrite()
-      if (won !== undefined) return { firstUse: true }
-      const first = await this.#db
-        .selectFrom('used_refresh_tokens')
-        .select('used_at')
-        .where('jti', '=', jti)
-        .executeTakeFirst()
+      if (won.length > 0) return { firstUse: true }
+      const first = (await this.#run(this.#sql.refreshTokenUsedAt, { jti }))[0]
       if (first !== undefined) return { firstUse: false, usedAt: Number(first.used_at) }
     }
     throw new Error('refresh-token marker kept vanishing; refusing to guess')
@@ -214,14 +130,9 @@ export class DatabaseRevocationStore<DB extends RevocationSchema = RevocationSch
     const now = this.#now()
     this.#writes = 0
     let deleted = 0
-    for (const table of [
-      'revoked_tokens',
-      'revoked_families',
-      'identity_cutoffs',
-      'used_refresh_tokens',
-    ] as const) {
-      const result = await this.#db.deleteFrom(table).where('expires_at', '<=', now).executeTakeFirst()
-      deleted += Number(result.numDeletedRows)
+    for (const statement of this.#sql.purgeExpired) {
+      const result = await this.#db.executeQuery(CompiledQuery.raw(statement.text, statement.params({ now })))
+      deleted += Number(result.numAffectedRows ?? 0)
     }
     return deleted
   }
@@ -231,6 +142,14 @@ export class DatabaseRevocationStore<DB extends RevocationSchema = RevocationSch
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     if (this.#closeDatabase) await this.#db.destroy()
+  }
+
+  /** Runs one of the shared statements; its rows. */
+  async #run<V>(statement: SqlStatement<V>, values: V): Promise<Record<string, unknown>[]> {
+    const result = await this.#db.executeQuery<Record<string, unknown>>(
+      CompiledQuery.raw(statement.text, statement.params(values)),
+    )
+    return result.rows
   }
 
   #afterWrite(): void {

@@ -3,7 +3,6 @@
  * under `/auth/`.
  */
 import type { FastifyInstance } from 'fastify'
-import { serializeCookie } from '../../index.js'
 import type { User } from '../db/users.js'
 import { emailProblem, normalizeEmail } from '../email.js'
 import { ApiError, validationFailed } from '../errors.js'
@@ -15,27 +14,6 @@ import { type RouteDeps, requireJson, tokenBody, userOf, userView } from './cont
 export function sessionRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { auth, users, throttle, metrics } = deps
   const countLogin = (outcome: LoginOutcome) => metrics?.logins.inc({ outcome })
-
-  /** Cookie for a fresh access token (fresh-login), mirroring the ones login sets. */
-  function accessCookies(token: string, csrf: string | undefined, maxAge: number | undefined): string[] {
-    const c = auth.config.cookies
-    if (!auth.config.accessLocations.includes('cookies')) return []
-    const base = { secure: c.secure, sameSite: c.sameSite, domain: c.domain, maxAge }
-    const list = [
-      serializeCookie({ ...base, name: c.accessName, value: token, httpOnly: true, path: c.accessPath }),
-    ]
-    if (csrf !== undefined && auth.config.csrf.enabled && auth.config.csrf.cookies)
-      list.push(
-        serializeCookie({
-          ...base,
-          name: c.csrfAccessName,
-          value: csrf,
-          httpOnly: false,
-          path: c.csrfAccessPath,
-        }),
-      )
-    return list
-  }
 
   app.post(
     '/auth/login',
@@ -98,31 +76,23 @@ export function sessionRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request, reply) => {
       const body = request.body as { password: string; remember?: boolean }
       const current = userOf(request)
-      const user = await throttle.checkPassword(
+      await throttle.checkPassword(
         { address: request.ip, log: request.log },
         current.email,
         body.password,
         async () => current,
       )
-      const claims = request.auth.claims
-      const issued = auth.issueToken('access', user, {
+      // The same login (family, CSRF value, claims), a fresh token: cookies and cache headers included.
+      const issued = auth.reissueAccess(request.auth as Parameters<typeof auth.reissueAccess>[0], {
         fresh: true,
-        ...(claims?.fam === undefined ? {} : { family: claims.fam }),
-        ...(claims?.csrf === undefined ? {} : { csrf: claims.csrf }),
+        remember: body.remember === true,
       })
-      const maxAge =
-        body.remember === true && issued.expiresAt !== undefined
-          ? Math.max(0, Math.floor((issued.expiresAt - Date.now()) / 1000))
-          : undefined
-      reply.header('cache-control', 'no-store')
-      const cookies = accessCookies(issued.token, claims?.csrf, maxAge)
-      if (cookies.length > 0) reply.header('set-cookie', cookies)
+      reply.applyAuthHeaders(issued)
       return {
         msg: 'Fresh login',
-        access_token: issued.token,
-        token_type: 'Bearer' as const,
-        expires_in:
-          issued.expiresAt === undefined ? 0 : Math.round((issued.expiresAt - issued.claims.iat_ms) / 1000),
+        access_token: issued.accessToken,
+        token_type: issued.tokenType,
+        expires_in: issued.expiresIn ?? 0,
       }
     },
   )
@@ -145,9 +115,7 @@ export function sessionRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/auth/logout-all',
     { schema: routeSchemas.logoutAll, preValidation: app.requireAuth() },
     async (request, reply) => {
-      await auth.logoutEverywhere(userOf(request))
-      reply.header('cache-control', 'no-store')
-      if (auth.config.cookiesUsed) reply.header('set-cookie', auth.clearCookies())
+      reply.applyAuthHeaders(await auth.logoutEverywhere(userOf(request)))
       return { msg: 'Logged out everywhere' }
     },
   )

@@ -1,0 +1,290 @@
+/**
+ * The request guard, step by step: find → verify → CSRF, type and freshness → revocation → the app's
+ * claims check → user → context. Each step is a module-level function over the request's
+ * {@link GuardState} (which carries the explicit {@link GuardDeps}), importable and testable alone.
+ *
+ * A step that may wait (the revocation store, `checkClaims`, `loadUser`, an asynchronous
+ * `resolveKey`) continues synchronously when its answer is not a promise, so with a memory store and
+ * a synchronous user loader a request is authenticated without a single promise. App answers are
+ * adopted once, where they enter (`adopt`); from there only native promises travel, joined by one
+ * helper (`join`).
+ */
+import {
+  AuthError,
+  ClaimsRejectedError,
+  FreshTokenRequiredError,
+  TokenExpiredError,
+  TokenRevokedError,
+  UserInactiveError,
+  UserNotFoundError,
+  WrongTokenTypeError,
+} from '../errors.js'
+import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awaitable.js'
+import type { RevocationStore } from '../stores/store.js'
+import { clearingCookies, serializeCookie } from './cookies.js'
+import { checkCsrf } from './csrf.js'
+import type { CoreEvents } from './events.js'
+import { checkHeaderSyntax, type FoundToken, findToken, locationsFor } from './locations.js'
+import type { TokenLocation } from './options.js'
+import { storeFailure, subOf, tokenRef } from './revocation.js'
+import { reissueAccess, type TokenResponseDeps } from './token-response.js'
+import type { AuthContext, DecodedToken, RequestView, TokenClaims, TokenHeader, TokenType } from './types.js'
+import { isFresh, type VerifyDeps, verifyToken } from './verify.js'
+
+/** Options of a guard; the same in every adapter. */
+export interface GuardOptions {
+  /** Let requests without a token through as anonymous. */
+  optional?: boolean
+  /**
+   * With `optional`: treat a bad token (invalid, expired, not yet valid, wrong type, revoked, or whose
+   * user is gone) as anonymous too. Default: refuse it. CSRF failures and store outages always refuse.
+   */
+  invalidAsAnonymous?: boolean
+  /** Require a fresh access token. */
+  fresh?: boolean
+  /** Require a refresh token instead of an access token. */
+  refresh?: boolean
+  /** Look only in these locations, in this order. */
+  locations?: TokenLocation[]
+  /** Do not ask the revocation store (for routes that must work while it is down). */
+  skipRevocation?: boolean
+}
+
+/** What the guard needs: verifying, re-issuing (implicit refresh), the store, events and the app's callbacks. */
+export interface GuardDeps extends VerifyDeps, TokenResponseDeps {
+  readonly store: RevocationStore | undefined
+  readonly events: CoreEvents
+  readonly loadUser: ((identity: string, claims: never) => Awaitable<unknown>) | undefined
+  readonly isActive: ((user: never) => boolean) | undefined
+  readonly checkClaims: ((claims: never, header: TokenHeader) => Awaitable<boolean>) | undefined
+  /** `user` of an anonymous context. */
+  readonly anonymousUser: unknown
+}
+
+/** One guarded request on its way through the steps. */
+export class GuardState {
+  /** Set by {@link checkToken}, once the token is verified. */
+  header!: TokenHeader
+  claims!: TokenClaims<object>
+  sub = ''
+  fresh = false
+  constructor(
+    readonly deps: GuardDeps,
+    readonly view: RequestView,
+    readonly found: FoundToken,
+    readonly type: TokenType,
+    readonly options: GuardOptions,
+    /** One clock reading for the whole check: expiry, freshness and the implicit-refresh window agree. */
+    readonly now: number,
+  ) {}
+}
+
+type Context = AuthContext<unknown, object>
+
+const NO_OPTIONS: GuardOptions = Object.freeze({})
+
+/**
+ * What `invalidAsAnonymous` tolerates: a token that is bad in itself. Not CSRF failures, inactive
+ * users, rejected claims or an unavailable revocation store: those stay errors.
+ */
+const ANONYMOUS_IF_INVALID: ReadonlySet<string> = new Set([
+  'TOKEN_INVALID',
+  'TOKEN_EXPIRED',
+  'TOKEN_NOT_YET_VALID',
+  'WRONG_TOKEN_TYPE',
+  'TOKEN_REVOKED',
+  'USER_NOT_FOUND',
+])
+
+/**
+ * The guard: the context itself when nothing had to wait, a native promise of it otherwise. Throws
+ * or rejects with an AuthError (or, for an optional guard, answers with an anonymous context).
+ */
+export function guard(
+  deps: GuardDeps,
+  view: RequestView,
+  options: GuardOptions = NO_OPTIONS,
+): MaybePromise<Context> {
+  // CORS preflights carry no credentials; guards let them through untouched.
+  if (view.method === 'OPTIONS') return anonymous(deps)
+  const type: TokenType = options.refresh ? 'refresh' : 'access'
+  let found: FoundToken | undefined
+  try {
+    found = findToken(deps.config, view, type, locationsFor(deps.config, options))
+    const state = new GuardState(deps, view, found, type, options, deps.config.clock())
+    const result = join(verifyStep(state), revocationStep, undefined)
+    if (!(result instanceof Promise)) return result
+    const where = found
+    return result.then(undefined, (err: unknown) => refuse(deps, err, options, type, where))
+  } catch (err) {
+    return refuse(deps, err, options, type, found)
+  }
+}
+
+/** Verifies the found token; waits only for a key from an asynchronous `resolveKey`. */
+export function verifyStep(state: GuardState): MaybePromise<GuardState> {
+  let decoded: MaybePromise<DecodedToken<object>>
+  try {
+    decoded = verifyToken(state.deps, state.found.token, undefined, state.now)
+  } catch (err) {
+    return undecodable(err, state)
+  }
+  return join(decoded, checkToken, state, undecodable)
+}
+
+/**
+ * A token that did not decode. The header's syntax is checked only now: a header that breaks it can
+ * never hold a valid token (its characters are outside base64url), so valid requests skip the scan,
+ * and a broken header is still named as such.
+ */
+function undecodable(err: unknown, state: GuardState): never {
+  if (state.found.location === 'headers') checkHeaderSyntax(state.deps.config, state.found.token)
+  throw err
+}
+
+/** CSRF (tokens from cookies), token type and freshness of a verified token. */
+export function checkToken({ header, claims }: DecodedToken<object>, state: GuardState): GuardState {
+  const { config, events } = state.deps
+  if (state.found.location === 'cookies') checkCsrf(config, state.view, claims.csrf)
+  if (claims.type !== state.type) throw new WrongTokenTypeError(state.type)
+  const sub = subOf(config, claims)
+  const fresh = isFresh(claims, state.now)
+  if (state.options.fresh && !fresh) {
+    events.emit('needsFresh', { sub, claims })
+    throw new FreshTokenRequiredError()
+  }
+  state.header = header
+  state.claims = claims
+  state.sub = sub
+  state.fresh = fresh
+  return state
+}
+
+/** Asks the revocation store (unless skipped); a store that fails refuses with a 503. */
+export function revocationStep(state: GuardState): MaybePromise<Context> {
+  const { store, config } = state.deps
+  if (!store || state.options.skipRevocation) return claimsStep(state)
+  let revoked: MaybePromise<boolean>
+  try {
+    revoked = adopt(store.isRevoked(tokenRef(config, state.claims)))
+  } catch (error) {
+    return storeFailed(error, state)
+  }
+  return join(revoked, afterRevocation, state, storeFailed)
+}
+
+function storeFailed(error: unknown, state: GuardState): never {
+  throw storeFailure(state.deps.events, error)
+}
+
+function afterRevocation(revoked: boolean, state: GuardState): MaybePromise<Context> {
+  if (revoked) {
+    state.deps.events.emit('tokenRevoked', { sub: state.sub, claims: state.claims })
+    throw new TokenRevokedError()
+  }
+  return claimsStep(state)
+}
+
+/** The app's `checkClaims`; false, a throw or a rejection refuses with CLAIMS_REJECTED. */
+export function claimsStep(state: GuardState): MaybePromise<Context> {
+  const check = state.deps.checkClaims
+  if (!check) return userStep(state)
+  let ok: MaybePromise<boolean>
+  try {
+    ok = adopt(check(state.claims as never, state.header))
+  } catch (err) {
+    return claimsRejected(err)
+  }
+  return join(ok, afterClaims, state, claimsRejected)
+}
+
+function claimsRejected(err: unknown): never {
+  if (err instanceof AuthError) throw err
+  throw new ClaimsRejectedError(undefined, { cause: err })
+}
+
+function afterClaims(ok: boolean, state: GuardState): MaybePromise<Context> {
+  if (!ok) throw new ClaimsRejectedError()
+  return userStep(state)
+}
+
+/** The app's `loadUser` (the identity itself when there is none). */
+export function userStep(state: GuardState): MaybePromise<Context> {
+  const load = state.deps.loadUser
+  if (!load) return contextStep(state.sub, state)
+  return join(adopt(load(state.sub, state.claims as never)), contextStep, state)
+}
+
+/** The context of a loaded user: active check, `userLoaded`, and implicit refresh near expiry. */
+export function contextStep(loaded: unknown, state: GuardState): Context {
+  const { deps, claims, sub, found } = state
+  if (deps.loadUser && (loaded === null || loaded === undefined)) throw new UserNotFoundError()
+  if (deps.isActive && !deps.isActive(loaded as never)) throw new UserInactiveError()
+  const { events, config } = deps
+  if (events.has('userLoaded')) events.emit('userLoaded', { user: loaded, sub, claims })
+  const context: Context = {
+    isAuthenticated: true,
+    user: loaded,
+    sub,
+    claims,
+    header: state.header,
+    token: found.token,
+    location: found.location,
+    type: state.type,
+    fresh: state.fresh,
+    responseHeaders: undefined,
+  }
+  const window = config.implicitRefreshWindowMs
+  if (
+    window !== false &&
+    found.location === 'cookies' &&
+    state.type === 'access' &&
+    claims.exp !== undefined &&
+    claims.exp * 1000 - state.now < window
+  ) {
+    // Only the cookies: the guarded response is the app's, its caching too.
+    const cookies = reissueAccess(deps, context).headers['set-cookie'] as string[]
+    context.responseHeaders = { 'set-cookie': cookies }
+  }
+  return context
+}
+
+/** The context of a request without a token (optional guards, CORS preflights). */
+export function anonymous(deps: Pick<GuardDeps, 'anonymousUser'>): Context {
+  return {
+    isAuthenticated: false,
+    user: deps.anonymousUser,
+    sub: null,
+    claims: null,
+    header: null,
+    token: null,
+    location: null,
+    type: null,
+    fresh: false,
+    responseHeaders: undefined,
+  }
+}
+
+/** A refused request: anonymous where the guard allows it, else the error (events, cookie clearing). */
+export function refuse(
+  deps: GuardDeps,
+  err: unknown,
+  options: GuardOptions,
+  type: TokenType,
+  found: FoundToken | undefined,
+): Context {
+  if (!(err instanceof AuthError)) throw err
+  if (
+    options.optional &&
+    (err.code === 'TOKEN_MISSING' || (options.invalidAsAnonymous && ANONYMOUS_IF_INVALID.has(err.code)))
+  ) {
+    return anonymous(deps)
+  }
+  // An expired cookie is cleared, so the browser stops sending it and the page knows to refresh.
+  const error =
+    err instanceof TokenExpiredError && found?.location === 'cookies'
+      ? err.withHeaders({ 'set-cookie': clearingCookies(deps.config, [type]).map(serializeCookie) })
+      : err
+  deps.events.emit('unauthorized', { error })
+  throw error
+}

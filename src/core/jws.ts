@@ -1,0 +1,121 @@
+/**
+ * Compact JWS parsing: the three segments, the protected header and the payload JSON. Signatures and
+ * claims are checked in verify.ts; this file only reads. The header caches belong to one auth object
+ * (a {@link JwsCache}), never to the module, so two auth objects in one process share nothing.
+ */
+import { isAscii } from 'node:buffer'
+import { TokenInvalidError } from '../errors.js'
+import { decodeBase64url } from '../internal/base64url.js'
+import { isAlgorithm } from './algorithms.js'
+import type { TokenHeader } from './types.js'
+
+/** A refused token, worded the same way everywhere: "Invalid token: <why>". */
+export function invalid(why: string): TokenInvalidError {
+  return new TokenInvalidError(`Invalid token: ${why}`)
+}
+
+/** A compact JWS split at its dots, with its checked header. */
+export interface CompactJws {
+  token: string
+  header: TokenHeader
+  /** Index of the first dot (end of the header segment). */
+  dot1: number
+  /** Index of the second dot (end of the payload segment, start of the signature). */
+  dot2: number
+}
+
+/**
+ * Parsed headers of one auth object. Most tokens of an app share a handful of header segments:
+ * parsing each once saves a JSON.parse, and the last one is compared in place, which costs less than
+ * slicing it out and hashing it for the map.
+ */
+export interface JwsCache {
+  readonly headers: Map<string, TokenHeader>
+  lastSegment: string
+  lastHeader: TokenHeader | undefined
+}
+
+const HEADER_CACHE_MAX = 64
+
+/** An empty header cache, for one auth object. */
+export function createJwsCache(): JwsCache {
+  return { headers: new Map(), lastSegment: '', lastHeader: undefined }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** Splits a compact JWS and checks its header; throws TokenInvalidError for anything else. */
+export function parseCompact(cache: JwsCache, token: string): CompactJws {
+  const dot1 = token.indexOf('.')
+  const dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1)
+  if (dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0) throw invalid('expected three dot-separated segments')
+  return { token, header: headerOf(cache, token, dot1), dot1, dot2 }
+}
+
+/** The checked header of `token`, whose first dot is at `dot1`. */
+function headerOf(cache: JwsCache, token: string, dot1: number): TokenHeader {
+  const last = cache.lastHeader
+  if (last !== undefined && dot1 === cache.lastSegment.length && token.startsWith(cache.lastSegment))
+    return last
+  const segment = token.slice(0, dot1)
+  let header = cache.headers.get(segment)
+  if (header === undefined) {
+    header = checkHeader(parseSegment(segment, 'header'))
+    if (cache.headers.size >= HEADER_CACHE_MAX) cache.headers.delete(cache.headers.keys().next().value!)
+    cache.headers.set(segment, header)
+  }
+  cache.lastSegment = segment
+  cache.lastHeader = header
+  return header
+}
+
+function checkHeader(header: Record<string, unknown>): TokenHeader {
+  if (!isAlgorithm(header.alg)) throw invalid('algorithm not allowed')
+  // RFC 7515 §4.1.11: we understand no extension, so any `crit` means refuse.
+  if (header.crit !== undefined) throw invalid('unsupported critical header parameters')
+  if (header.kid !== undefined && typeof header.kid !== 'string') throw invalid('kid must be a string')
+  return header as TokenHeader
+}
+
+/** The payload of a split token, parsed and frozen (not yet checked: see verify.ts). */
+export function parsePayload(jws: CompactJws): Record<string, unknown> {
+  return parseSegment(jws.token.slice(jws.dot1 + 1, jws.dot2), 'payload')
+}
+
+/** A segment as a frozen JSON object; throws TokenInvalidError naming `what` otherwise. */
+export function parseSegment(segment: string, what: string): Record<string, unknown> {
+  const bytes = decodeBase64url(segment)
+  if (!bytes) throw invalid(`${what} is not canonical base64url`)
+  let value: unknown
+  let text: string
+  try {
+    // Fatal decoding: invalid UTF-8 is refused (as jose does), never replaced with U+FFFD, so two
+    // different byte strings can never decode to the same claims.
+    // ASCII (nearly every token) is valid UTF-8 as it stands: skip the slower strict decoder.
+    text = isAscii(bytes) ? bytes.toString('latin1') : strictUtf8.decode(bytes)
+    value = JSON.parse(text)
+  } catch {
+    throw invalid(`${what} is not UTF-8 JSON`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalid(`${what} is not a JSON object`)
+  // Frozen, nested values too: a cached token's claims are shared by every request that presents it,
+  // so one request pushing to `claims.roles` must not change what the next one sees. Most payloads
+  // hold no nested object or array (no `{` or `[` after the first character): freeze just the top.
+  if (text.indexOf('{', 1) < 0 && text.indexOf('[') < 0) Object.freeze(value)
+  else deepFreeze(value)
+  return value as Record<string, unknown>
+}
+
+/** Freezes a parsed JSON value and every object and array in it (iteratively: nesting can be deep). */
+function deepFreeze<T extends object>(value: T): T {
+  const stack: object[] = [value]
+  for (let v = stack.pop(); v !== undefined; v = stack.pop()) {
+    Object.freeze(v)
+    for (const key of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[key]
+      if (child !== null && typeof child === 'object' && !Object.isFrozen(child)) stack.push(child)
+    }
+  }
+  return value
+}
