@@ -13,6 +13,7 @@
  *   npm run mutate -- --list             list the mutations and exit
  *   npm run mutate -- --check            only check that every search text is found exactly once
  *   npm run mutate -- --no-baseline      skip the unmutated run (faster when you know it is green)
+ *   npm run mutate -- --markdown FILE    also write the results as a Markdown table (docs/mutation-testing.md)
  *   npm run mutate -- --no-bail          run every test of the listed files, and list every failure
  *                                        (slower; shows, say, that a store break fails on every store)
  *
@@ -54,6 +55,7 @@ interface Args {
   check: boolean
   baseline: boolean
   bail: boolean
+  markdown: string | undefined
 }
 
 function parseArgs(argv: string[]): Args {
@@ -63,17 +65,19 @@ function parseArgs(argv: string[]): Args {
   let check = false
   let baseline = true
   let bail = true
+  let markdown: string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (arg === '--list') list = true
     else if (arg === '--check') check = true
     else if (arg === '--no-baseline') baseline = false
     else if (arg === '--no-bail') bail = false
+    else if (arg === '--markdown') markdown = argv[++i]
     else if (arg === '--line') line = argv[++i]
     else if (arg.startsWith('-')) throw new Error(`unknown option ${arg}`)
     else names.push(arg)
   }
-  return { names, line, list, check, baseline, bail }
+  return { names, line, list, check, baseline, bail, markdown }
 }
 
 function select(names: string[], line: string | undefined): Mutation[] {
@@ -225,6 +229,39 @@ function applyMutation(dir: string, mutation: Mutation, write = true): Map<strin
   return originals
 }
 
+/** Failing tests, the checklist's own first (it names the line), then the rest of test/security/. */
+function byRelevance(failed: string[]): string[] {
+  const rank = (name: string) =>
+    name.startsWith('test/security/checklist.test.ts') ? 0 : name.startsWith('test/security/') ? 1 : 2
+  return [...failed].sort((a, b) => rank(a) - rank(b))
+}
+
+/** A failing test, short: `checklist L4` for the checklist's own, else `core/login › name`. */
+function shortName(failure: string): string {
+  const [path = '', ...rest] = failure.split('\n')[0]!.split(' > ')
+  const name = rest.join(' > ')
+  const file = path.replace(/^test\//, '').replace(/\.test\.ts$/, '')
+  const line = /\b([ACLPR]\d)\b/.exec(name)
+  if (file === 'security/checklist' && line) return `checklist ${line[1]}`
+  return `${file} › ${name.length > 110 ? `${name.slice(0, 109)}…` : name}`
+}
+
+/** The results as a Markdown table: line, mutation, what it breaks, the tests that caught it. */
+function markdownTable(outcomes: Outcome[]): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim()
+  const rows = outcomes.map((o) => {
+    const more = o.detail.length > 1 ? ` (+${o.detail.length - 1} more)` : ''
+    const by = o.result === 'caught' ? `${shortName(o.detail[0]!)}${more}` : `**${o.result}**`
+    return `| ${o.mutation.line} | \`${o.mutation.name}\` | ${cell(o.mutation.what)} | ${cell(by)} |`
+  })
+  return [
+    '| Line | Mutation | The break | Caught by |',
+    '| ---- | -------- | --------- | --------- |',
+    ...rows,
+    '',
+  ].join('\n')
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2))
   const chosen = select(args.names, args.line)
@@ -291,7 +328,8 @@ async function main(): Promise<number> {
         originals = applyMutation(dir, mutation)
         const run = await runVitest(dir, mutation.tests, mutation.grep, args.bail)
         const ms = Date.now() - start
-        if (run.failed.length > 0) outcomes.push({ mutation, result: 'caught', detail: run.failed, ms })
+        if (run.failed.length > 0)
+          outcomes.push({ mutation, result: 'caught', detail: byRelevance(run.failed), ms })
         else if (run.code === 0) outcomes.push({ mutation, result: 'survived', detail: [], ms })
         else
           outcomes.push({
@@ -310,6 +348,7 @@ async function main(): Promise<number> {
       for (const line of o.detail.slice(0, args.bail ? 3 : 50)) console.log(`    ${line}`)
     }
 
+    if (args.markdown !== undefined) writeFileSync(args.markdown, markdownTable(outcomes))
     const caught = outcomes.filter((o) => o.result === 'caught').length
     console.log(`\n${caught} of ${outcomes.length} mutations caught`)
     for (const o of outcomes.filter((o) => o.result !== 'caught'))

@@ -250,7 +250,7 @@ export const mutations: Mutation[] = [
   {
     name: 'bearer-extra-spaces',
     line: 'L1',
-    what: 'white space around the token is trimmed, so `Bearer  <token>` passes',
+    what: 'white space around the token is trimmed, so `Bearer` and two spaces pass',
     file: 'src/core/locations.ts',
     search: '    return value.slice(type.length + 1)\n',
     replace: '    return value.slice(type.length + 1).trim()\n',

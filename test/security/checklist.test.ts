@@ -20,7 +20,7 @@
  * | C3 | sub non-empty string of an existing, active user | checklist C3; http-attacks "sub…"; revocation "disabled users", "deleted user"; core guard "user loading" |
  * | C4 | `type` required; each guard one kind | checklist C4; http-attacks "type confusion", "fresh claim forged on a refresh"; core guard "fresh and refresh guards" |
  * | C5 | payload a JSON object; no `__proto__` merging | checklist C5; http-attacks "__proto__ and constructor…", "not UTF-8 JSON objects"; core tokens "JSON edge cases" |
- * | C6 | revocation keyed on jti, not text | checklist C6 (ECDSA high-s twin of a logged-out token); revocation "keyed on jti" |
+ * | C6 | revocation keyed on jti, not text | checklist C6 (ECDSA high-s twin of a logged-out token); revocation "keyed on jti"; revocations last until exp + leeway: core login "revocations last until exp plus the leeway", store contract "keeps a token past its own exp revoked…", "keeps every entry until the expiry it was given…" |
  * | L1 | scheme case-insensitive, exactly `Bearer <token>` | checklist L1; http-attacks "RFC 6750 §2.1…", "repeated Authorization headers"; core guard "the Authorization header" |
  * | L2 | query tokens off by default; never logged when on | checklist L2; http-attacks "query string…"; test/server/variants "query location" |
  * | L3 | cookies HttpOnly, Secure, SameSite=Lax, `__Host-`; clearing repeats attributes | checklist L3 (`__Host-` in the core: no server setting); core login "cookie attributes" |
