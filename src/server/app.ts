@@ -40,6 +40,12 @@ export interface BuildServerOptions {
   logStream?: DestinationStream
   /** Base of relative paths in DATABASE_URL. Default `process.cwd()`. */
   cwd?: string
+  /**
+   * The clock of the auth object, in epoch milliseconds: token issue and expiry times and the
+   * implicit-refresh window. Default `Date.now`. For tests that move time by hand; the revocation
+   * store, the login rate limits and the logs keep the real time.
+   */
+  clock?: () => number
 }
 
 /** The server's services, for the CLI and tests that need more than HTTP. */
@@ -92,7 +98,7 @@ export async function buildServer(
     logger,
   })
   try {
-    return await assemble(config, logger, keys.keys, backends)
+    return await assemble(config, logger, keys.keys, backends, options.clock)
   } catch (error) {
     await backends.close()
     throw error
@@ -104,11 +110,12 @@ async function assemble(
   logger: Logger,
   keys: KeyConfig[],
   backends: Backends,
+  clock: (() => number) | undefined,
 ): Promise<FastifyInstance> {
   const { database, redis, redisConnection, store, counter, users } = backends
   const hasher = new PasswordHasher(config.argon2)
   await hasher.warmUp()
-  const auth = createServerAuth(config, keys, backends, logger)
+  const auth = createServerAuth(config, keys, backends, logger, clock)
   auth.on('login', ({ sub, family }) => logger.info({ sub, family }, 'login'))
   auth.on('logout', ({ sub, claims, everywhere }) =>
     logger.info({ sub, jti: claims?.jti, everywhere }, everywhere ? 'logout everywhere' : 'logout'),

@@ -136,6 +136,7 @@ export function createServerAuth(
   keys: KeyConfig[],
   backends: { users: Pick<UsersRepository, 'findById'>; store: RevocationStore },
   logger?: Logger,
+  clock?: () => number,
 ): Auth<User> {
   // The refresh endpoint also reads `refresh_token` from a JSON body: JSON bodies cannot be sent
   // cross-site without a CORS preflight, so this adds no CSRF exposure.
@@ -171,5 +172,6 @@ export function createServerAuth(
     isActive: (user) => user.active,
     revocation: store,
     onListenerError: (error, event) => logger?.error({ err: error, event }, 'auth event listener failed'),
+    ...(clock === undefined ? {} : { clock }),
   })
 }

@@ -16,19 +16,37 @@ export interface RevocationStoreSuiteOptions {
    */
   connections?: number
   /**
-   * Lifetime of the entries in the expiry test, in milliseconds; the test waits this long plus
-   * 150 ms. Raise it for a slow backend. Default 500.
+   * Lifetime of the entries in the real-time expiry test, in milliseconds; the test waits this long
+   * plus 150 ms. Raise it for a slow backend. Unused with `controllableClock`. Default 500.
    */
   expiryMs?: number
+  /**
+   * Set when `makeStore` gives the store `context.now` as its clock and the store reads the time
+   * through it alone (every built-in store but Redis, whose expiry is Redis's own). The expiry test
+   * then moves that clock instead of waiting, and checks every entry to the millisecond: in force at
+   * `expiresAt - 1`, gone at `expiresAt`. Default false: the test waits for real time to pass.
+   */
+  controllableClock?: boolean
+}
+
+/** What {@link testRevocationStore} hands to `makeStore`. */
+export interface RevocationStoreSuiteContext {
+  /**
+   * The suite's clock in epoch milliseconds: `Date.now()`, except inside a test that moves it (only
+   * with `controllableClock`). Pass it as the store's clock option (`now`).
+   */
+  now: () => number
 }
 
 /**
  * Registers a `describe` block of tests that check a {@link RevocationStore} against the contract:
- * revocation by id, by family and by identity cut-off (to the millisecond), expiry, idempotency,
- * isolation between ids, and refresh-token consumption under real concurrency.
+ * revocation by id, by family and by identity cut-off (to the millisecond), expiry (an entry lasts
+ * until the `expiresAt` it was given, whatever the token's own `exp`: latchkey passes `exp` plus the
+ * leeway), idempotency, isolation between ids, and refresh-token consumption under real concurrency.
  *
  * `makeStore` is called for each test (and `connections` times for the concurrency tests); stores
  * are closed after each test. Tests use random ids, so stores may share a backend across tests.
+ * Stores that take a clock should be given `context.now`, with `controllableClock: true`.
  *
  * @example
  * ```ts
@@ -41,20 +59,24 @@ export interface RevocationStoreSuiteOptions {
  */
 export function testRevocationStore(
   name: string,
-  makeStore: () => Promise<RevocationStore> | RevocationStore,
+  makeStore: (context: RevocationStoreSuiteContext) => Promise<RevocationStore> | RevocationStore,
   options: RevocationStoreSuiteOptions = {},
 ): void {
-  const { connections = 4, expiryMs = 500 } = options
+  const { connections = 4, expiryMs = 500, controllableClock = false } = options
   if (!Number.isInteger(connections) || connections < 1) throw new RangeError('connections must be >= 1')
 
   describe(`RevocationStore conformance: ${name}`, () => {
     const opened: RevocationStore[] = []
+    /** The time a test set, or undefined: real time. */
+    let frozenAt: number | undefined
+    const context: RevocationStoreSuiteContext = { now: () => frozenAt ?? Date.now() }
     async function open(): Promise<RevocationStore> {
-      const store = await makeStore()
+      const store = await makeStore(context)
       opened.push(store)
       return store
     }
     afterEach(async () => {
+      frozenAt = undefined
       await Promise.all(opened.splice(0).map((store) => store.close?.()))
     })
 
@@ -171,38 +193,132 @@ export function testRevocationStore(
       expect(await store.isRevoked(bySub)).toBe(true)
     })
 
-    it('forgets entries once their expiry has passed, keeping the later expiry of repeated calls', async () => {
+    it('keeps a token past its own exp revoked while the revocation lasts (the leeway)', async () => {
+      // latchkey accepts a token until exp + leeway, and asks the store to keep its revocation as long.
+      // A store must go by the expiry it was given, never by the token's exp (`expiresAt` of the ref).
       const store = await open()
-      const start = Date.now()
-      const until = start + expiryMs
-      const expiring = ref({ issuedAt: start - 1 })
-      const extended = ref()
-      const family = ref({ family: id('family') })
-      const identity = ref({ issuedAt: start - 1 })
+      const now = context.now()
+      const exp = now - 30_000
+      const until = now + 30_000
+      const byJti = ref({ issuedAt: exp - 900_000, expiresAt: exp })
+      const byFamily = ref({ family: id('family'), issuedAt: exp - 900_000, expiresAt: exp })
+      const bySub = ref({ issuedAt: exp - 900_000, expiresAt: exp })
       const refresh = id('refresh')
-
-      await store.revokeToken(expiring.jti, until)
-      await store.revokeToken(extended.jti, start + 60_000)
-      await store.revokeToken(extended.jti, until)
-      await store.revokeFamily(family.family!, until)
-      await store.revokeIdentity(identity.sub, start, until)
+      await store.revokeToken(byJti.jti, until)
+      await store.revokeFamily(byFamily.family!, until)
+      await store.revokeIdentity(bySub.sub, now, until)
       expect(await store.consumeRefreshToken(refresh, until)).toEqual({ firstUse: true })
-
-      expect(await store.isRevoked(expiring)).toBe(true)
-      expect(await store.isRevoked(extended)).toBe(true)
-      expect(await store.isRevoked(family)).toBe(true)
-      expect(await store.isRevoked(identity)).toBe(true)
+      expect(await store.isRevoked(byJti)).toBe(true)
+      expect(await store.isRevoked(byFamily)).toBe(true)
+      expect(await store.isRevoked(bySub)).toBe(true)
       expect((await store.consumeRefreshToken(refresh, until)).firstUse).toBe(false)
-      // If this fails the machine was too slow for `expiryMs`, not necessarily the store wrong.
-      expect(Date.now(), 'checks before expiry took longer than expiryMs').toBeLessThan(until)
-
-      await sleep(until - Date.now() + 150)
-      expect(await store.isRevoked(expiring)).toBe(false)
-      expect(await store.isRevoked(extended)).toBe(true)
-      expect(await store.isRevoked(family)).toBe(false)
-      expect(await store.isRevoked(identity)).toBe(false)
-      expect(await store.consumeRefreshToken(refresh, Date.now() + 60_000)).toEqual({ firstUse: true })
     })
+
+    if (controllableClock) {
+      it('keeps every entry until the expiry it was given, to the millisecond, then forgets it (moving the clock)', async () => {
+        const store = await open()
+        const start = Date.now()
+        frozenAt = start
+        // A token that expires in 10 s, under a 60 s leeway: its entries must last until exp + 60 s.
+        const exp = start + 10_000
+        const until = exp + 60_000
+        const at = (time: number) => {
+          frozenAt = time
+        }
+        const expiring = ref({ issuedAt: start - 1, expiresAt: exp })
+        const extended = ref({ issuedAt: start - 1, expiresAt: exp })
+        const family = ref({ family: id('family'), issuedAt: start - 1, expiresAt: exp })
+        const identity = ref({ issuedAt: start - 1, expiresAt: exp })
+        const refresh = id('refresh')
+
+        await store.revokeToken(expiring.jti, until)
+        await store.revokeToken(extended.jti, until + 60_000)
+        await store.revokeToken(extended.jti, until)
+        await store.revokeFamily(family.family!, until)
+        await store.revokeIdentity(identity.sub, start, until)
+        expect(await store.consumeRefreshToken(refresh, until)).toEqual({ firstUse: true })
+
+        // Asked through this store and, when stores share a backend, through a fresh one (no cache).
+        const views = connections > 1 ? [store, await open()] : [store]
+        for (const time of [exp, exp + 30_000, until - 1]) {
+          at(time)
+          for (const [i, view] of views.entries()) {
+            const when = `${time - exp} ms after exp, store ${i + 1}`
+            expect(await view.isRevoked(expiring), when).toBe(true)
+            expect(await view.isRevoked(extended), when).toBe(true)
+            expect(await view.isRevoked(family), when).toBe(true)
+            expect(await view.isRevoked(identity), when).toBe(true)
+            expect(await view.consumeRefreshToken(refresh, until), when).toEqual({
+              firstUse: false,
+              usedAt: start,
+            })
+          }
+        }
+
+        // At `expiresAt` the token is refused as expired anyway: the entries have nothing left to do.
+        at(until)
+        expect(await store.isRevoked(expiring)).toBe(false)
+        expect(await store.isRevoked(extended)).toBe(true)
+        expect(await store.isRevoked(family)).toBe(false)
+        expect(await store.isRevoked(identity)).toBe(false)
+        expect(await store.consumeRefreshToken(refresh, until + 60_000)).toEqual({ firstUse: true })
+        at(until + 60_000)
+        expect(await store.isRevoked(extended)).toBe(false)
+      })
+    } else {
+      it('forgets entries once their expiry has passed, keeping the later expiry of repeated calls (real time)', async () => {
+        const store = await open()
+        const start = Date.now()
+        const until = start + expiryMs
+        const expiring = ref({ issuedAt: start - 1, expiresAt: start })
+        const extended = ref({ expiresAt: start })
+        const family = ref({ family: id('family'), expiresAt: start })
+        const identity = ref({ issuedAt: start - 1, expiresAt: start })
+        const refresh = id('refresh')
+
+        await store.revokeToken(expiring.jti, until)
+        await store.revokeToken(extended.jti, start + 60_000)
+        await store.revokeToken(extended.jti, until)
+        await store.revokeFamily(family.family!, until)
+        await store.revokeIdentity(identity.sub, start, until)
+        expect(await store.consumeRefreshToken(refresh, until)).toEqual({ firstUse: true })
+
+        expect(await store.isRevoked(expiring)).toBe(true)
+        expect(await store.isRevoked(extended)).toBe(true)
+        expect(await store.isRevoked(family)).toBe(true)
+        expect(await store.isRevoked(identity)).toBe(true)
+        expect((await store.consumeRefreshToken(refresh, until)).firstUse).toBe(false)
+        // If this fails the machine was too slow for `expiryMs`, not necessarily the store wrong.
+        expect(Date.now(), 'checks before expiry took longer than expiryMs').toBeLessThan(until)
+
+        // Shortly before the expiry: still in force, through this store and, when stores share a
+        // backend, through a fresh one (whose cache, if any, cannot hide what the backend forgot).
+        // An answer that arrives after `until` proves nothing either way (a loaded machine), so only
+        // an early "forgotten" fails.
+        const views = connections > 1 ? [store, await open()] : [store]
+        await sleep(until - Math.min(150, expiryMs / 3) - Date.now())
+        const inForce = async (what: string, answer: Promise<boolean>) => {
+          if (!(await answer))
+            expect(Date.now(), `${what} forgotten before its expiry`).toBeGreaterThanOrEqual(until)
+        }
+        for (const [i, view] of views.entries()) {
+          await inForce(`token (store ${i + 1})`, Promise.resolve(view.isRevoked(expiring)))
+          await inForce(`family (store ${i + 1})`, Promise.resolve(view.isRevoked(family)))
+          await inForce(`identity (store ${i + 1})`, Promise.resolve(view.isRevoked(identity)))
+          await inForce(
+            `used refresh token (store ${i + 1})`,
+            view.consumeRefreshToken(refresh, until).then((result) => !result.firstUse),
+          )
+        }
+
+        await sleep(until - Date.now() + 150)
+        expect(await store.isRevoked(expiring)).toBe(false)
+        expect(await store.isRevoked(extended)).toBe(true)
+        expect(await store.isRevoked(family)).toBe(false)
+        expect(await store.isRevoked(identity)).toBe(false)
+        expect(await store.consumeRefreshToken(refresh, Date.now() + 60_000)).toEqual({ firstUse: true })
+      })
+    }
 
     it('keeps entries for non-expiring tokens (expiresAt = Number.MAX_SAFE_INTEGER)', async () => {
       // latchkey passes MAX_SAFE_INTEGER for tokens without `exp`; a store must neither overflow its

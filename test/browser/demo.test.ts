@@ -47,9 +47,14 @@ interface DemoServer {
 
 /**
  * The reference server (SQLite in a temporary folder) with the demo page, listening on 127.0.0.1 or
- * on `settings.host`; `name` is the host name of its base URL (default: the address it listens on).
+ * on `settings.host`. `name`: the host name of its base URL (default: the address it listens on);
+ * `clock`: the clock of its tokens (default: real time).
  */
-async function startDemoServer(settings: RawSettings = {}, name?: string): Promise<DemoServer> {
+async function startDemoServer(
+  settings: RawSettings = {},
+  options: { name?: string; clock?: () => number } = {},
+): Promise<DemoServer> {
+  const { name, clock } = options
   const folder = tempDir('latchkey-browser-')
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() })
   const config = parseConfig(
@@ -67,7 +72,7 @@ async function startDemoServer(settings: RawSettings = {}, name?: string): Promi
     },
     { cwd: folder.dir },
   )
-  const app = await buildServer(config, { cwd: folder.dir, logStream: sink })
+  const app = await buildServer(config, { cwd: folder.dir, logStream: sink, ...(clock ? { clock } : {}) })
   // Once src/server/app.ts registers the page itself, this is a no-op.
   if (!app.hasRoute({ method: 'GET', url: '/demo/app.js' })) await registerDemoPage(app)
   await app.listen({ host: config.host, port: 0 })
@@ -471,29 +476,53 @@ describe.skipIf(!haveChromium)('demo page in Chromium', () => {
     )
   })
 
-  describe('implicit refresh (4-second access token, 3-second window)', () => {
+  describe('implicit refresh (4-second access token, 3-second window, on a clock moved by hand)', () => {
+    // The server's token clock stands still unless the test moves it, so where each request falls
+    // (outside the window, inside it, past the first token's exp) does not depend on how fast a loaded
+    // machine runs the browser. With real time a request meant for the last second before exp could
+    // land after it (401 TOKEN_EXPIRED, then a refresh) when the machine was busy.
     let server: DemoServer
+    let now = Date.now()
     beforeAll(async () => {
-      server = await startDemoServer({ accessTtl: '4s', implicitRefresh: '3s' })
+      now = Date.now()
+      server = await startDemoServer({ accessTtl: '4s', implicitRefresh: '3s' }, { clock: () => now })
     })
     afterAll(async () => {
       await server?.close()
     })
+
+    const expOf = (token: string) =>
+      (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp
 
     it('a request inside the window gets a new access cookie, so the page never sees the expiry', async () => {
       const { page, errors } = await newPage(server.base)
       await signUpAndLogIn(page, freshEmail(), { remember: false })
       const cookieOf = async () =>
         (await page.context().cookies()).find((c) => c.name === 'access_token_cookie')?.value
-      const before = await cookieOf()
-      // Inside the window (less than 3 s left), the response re-sets the access cookie.
-      await page.waitForTimeout(1_500)
+      const first = (await cookieOf())!
+      expect(first).toBeTruthy()
+      const exp = expOf(first)
+      // Just issued: more than 3 s left, outside the window, so nothing is re-issued.
+      expect(exp * 1000 - now).toBeGreaterThan(3_000)
       expect(brief(await logged(page, () => act(page, '#btn-me')))).toEqual(['GET /auth/me 200'])
-      const after = await cookieOf()
-      expect(after).toBeTruthy()
-      expect(after).not.toBe(before)
-      // Past the first token's expiry: the re-issued cookie still works, with no refresh call and no 401.
-      await page.waitForTimeout(3_000)
+      expect(await cookieOf()).toBe(first)
+
+      // One second before exp: inside the window, and the response re-sets the access cookie.
+      now = exp * 1000 - 1_000
+      expect(brief(await logged(page, () => act(page, '#btn-me')))).toEqual(['GET /auth/me 200'])
+      const second = (await cookieOf())!
+      expect(second).toBeTruthy()
+      expect(second).not.toBe(first)
+      expect(expOf(second)).toBe(exp + 3)
+
+      // One second past the first token's exp: that token is refused now ...
+      now = exp * 1000 + 1_000
+      const stale = await fetch(`${server.base}/auth/me`, {
+        headers: { cookie: `access_token_cookie=${first}` },
+      })
+      expect(stale.status).toBe(401)
+      expect(((await stale.json()) as { code?: string }).code).toBe('TOKEN_EXPIRED')
+      // ... and the re-issued cookie still works, with no refresh call and no 401.
       expect(brief(await logged(page, () => act(page, '#btn-me')))).toEqual(['GET /auth/me 200'])
       await screenshot(page, 'implicit-refresh')
       expect(errors).toEqual([])
@@ -512,7 +541,7 @@ describe.skipIf(!haveChromium)('demo page in Chromium', () => {
     beforeAll(async () => {
       lan = await startDemoServer(
         { cookieSecure: 'true', host: lanAddress ?? '127.0.0.1' },
-        lanAddress ?? LAN_NAME,
+        { name: lanAddress ?? LAN_NAME },
       )
       local = await startDemoServer({ cookieSecure: 'true' })
     })

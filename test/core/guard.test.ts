@@ -457,6 +457,49 @@ describe('CSRF double submit', () => {
     expect(err.message).toBe('Token has no CSRF value')
   })
 
+  // Nothing to compare is not a match: a check that returned early when both the claim and the header
+  // are missing would let through any cookie token minted without the claim (by another service, a
+  // header-only configuration, an older version).
+  it.each(unsafe)(
+    '%s with a cookie token that has no csrf claim and no CSRF header is refused (access and refresh guards)',
+    async (method) => {
+      const { auth } = setup({ tokenLocations: ['cookies'] })
+      const access = forge('HS256', SECRET, { alg: 'HS256' }, claimsAt({ jti: 'no-csrf-access' }))
+      const refresh = forge(
+        'HS256',
+        SECRET,
+        { alg: 'HS256' },
+        claimsAt({ jti: 'no-csrf-refresh', type: 'refresh', fresh: undefined }),
+      )
+      for (const [what, cookies, refreshGuard] of [
+        ['access', { access_token_cookie: access }, false],
+        ['access, CSRF cookie present', { access_token_cookie: access, csrf_access_token: 'planted' }, false],
+        ['refresh', { refresh_token_cookie: refresh }, true],
+        [
+          'refresh, CSRF cookie present',
+          { refresh_token_cookie: refresh, csrf_refresh_token: 'planted' },
+          true,
+        ],
+      ] as const) {
+        for (const view of [
+          makeView({ method, cookies }),
+          makeView({ method: method.toLowerCase(), cookies }),
+          makeView({ method, cookies, headers: { 'x-csrf-token': '' } }),
+        ]) {
+          const err = await expectAuthRejection(
+            auth.authenticate(view, { refresh: refreshGuard }),
+            CsrfError,
+            'CSRF_FAILED',
+          )
+          expect(err.status, `${method} ${what}`).toBe(403)
+        }
+        // The tokens themselves are good: a safe method takes them.
+        const ok = await auth.authenticate(makeView({ method: 'GET', cookies }), { refresh: refreshGuard })
+        expect(ok.sub, `GET ${what}`).toBe('u1')
+      }
+    },
+  )
+
   it('a repeated CSRF header is not a value', async () => {
     const { auth } = setup({ tokenLocations: ['cookies'] })
     const { token, csrf } = accessWithCsrf(auth)

@@ -6,12 +6,14 @@ import {
   MemoryRevocationStore,
   RevocationUnavailableError,
   serializeCookie,
+  TokenExpiredError,
   TokenRevokedError,
   UserInactiveError,
   WrongTokenTypeError,
 } from '../../src/index.js'
 import {
   bearer,
+  type Clock,
   cookieLine,
   cookieValue,
   expectAuthRejection,
@@ -373,6 +375,94 @@ describe('logoutEverywhere', () => {
     const { auth } = setup({ revocation: undefined })
     const err = await rejected(auth.logoutEverywhere('alice'))
     expect(err).toBeInstanceOf(TypeError)
+  })
+})
+
+/**
+ * A token is accepted until `exp + leeway`, so everything that refuses it must last as long: the store
+ * is told to keep each entry until then, and may forget it after. A revocation forgotten at `exp`
+ * instead would let a logged-out token back in for the rest of the leeway.
+ */
+describe('revocations last until exp plus the leeway', () => {
+  const LEEWAY_MS = 60_000
+  // Every refresh token lives 2 h, so the family and identity entries must last 2 h + the leeway.
+  const leewaySetup = () => setup({ leeway: '60s', refreshTokenTtl: '2h', sessionRefreshTokenTtl: '2h' })
+  const at = (clock: Clock, exp: number, afterExpMs: number) => {
+    clock.now = exp * 1000 + afterExpMs
+  }
+
+  it('the leeway is real: a token nobody revoked is accepted up to exp + leeway, then expired', async () => {
+    const { auth, clock } = leewaySetup()
+    const issued = auth.issueToken('access', alice)
+    at(clock, issued.claims.exp!, 30_000)
+    expect((await viaHeader(auth, issued.token)).sub).toBe('alice')
+    at(clock, issued.claims.exp!, LEEWAY_MS - 1)
+    expect((await viaHeader(auth, issued.token)).sub).toBe('alice')
+    at(clock, issued.claims.exp!, LEEWAY_MS)
+    await expectAuthRejection(viaHeader(auth, issued.token), TokenExpiredError, 'TOKEN_EXPIRED')
+  })
+
+  it('a logged-out token (revoked by jti alone) is refused through the whole leeway', async () => {
+    const { auth, clock } = leewaySetup()
+    // Without a family: only the jti revocation keeps it out.
+    const loggedOut = auth.issueToken('access', alice)
+    const revoked = auth.issueToken('access', alice)
+    await auth.logout(await viaHeader(auth, loggedOut.token))
+    await auth.revokeToken(revoked.claims)
+    for (const afterExp of [0, 30_000, LEEWAY_MS - 1]) {
+      at(clock, loggedOut.claims.exp!, afterExp)
+      for (const token of [loggedOut.token, revoked.token])
+        await expectAuthRejection(viaHeader(auth, token), TokenRevokedError, 'TOKEN_REVOKED')
+    }
+    at(clock, loggedOut.claims.exp!, LEEWAY_MS)
+    await expectAuthRejection(viaHeader(auth, loggedOut.token), TokenExpiredError, 'TOKEN_EXPIRED')
+  })
+
+  it('after logout, the refresh token of that login (revoked through its family) is refused through the whole leeway', async () => {
+    const { auth, clock } = leewaySetup()
+    const session = await auth.login(alice)
+    const other = await auth.login(alice)
+    await auth.logout(await viaHeader(auth, session.accessToken))
+    const exp = session.refresh.claims.exp as number
+    for (const afterExp of [30_000, LEEWAY_MS - 1]) {
+      at(clock, exp, afterExp)
+      await expectAuthRejection(
+        viaHeader(auth, session.refreshToken, true),
+        TokenRevokedError,
+        'TOKEN_REVOKED',
+      )
+      // Control: another login's refresh token of the same age is still accepted there.
+      expect((await viaHeader(auth, other.refreshToken, true)).sub).toBe('alice')
+    }
+  })
+
+  it('after logout everywhere, tokens issued before the cut-off are refused through the whole leeway', async () => {
+    const { auth, clock } = leewaySetup()
+    const session = await auth.login(alice, { remember: true })
+    const bob = await auth.login({ id: 'bob', active: true }, { remember: true })
+    clock.advance(1)
+    await auth.logoutEverywhere(alice)
+    const exp = session.refresh.claims.exp as number
+    for (const afterExp of [30_000, LEEWAY_MS - 1]) {
+      at(clock, exp, afterExp)
+      await expectAuthRejection(
+        viaHeader(auth, session.refreshToken, true),
+        TokenRevokedError,
+        'TOKEN_REVOKED',
+      )
+      expect((await viaHeader(auth, bob.refreshToken, true)).sub).toBe('bob')
+    }
+  })
+
+  it('a rotated refresh token replayed 30 s past its exp is still reuse', async () => {
+    const { auth, clock } = leewaySetup()
+    const session = await auth.login(alice)
+    await auth.refresh(await viaHeader(auth, session.refreshToken, true))
+    at(clock, session.refresh.claims.exp as number, 30_000)
+    // The guard lets it through (used is not revoked) ...
+    const replay = await viaHeader(auth, session.refreshToken, true)
+    // ... but the store still remembers its first use: theft, and the family goes.
+    await expectAuthRejection(auth.refresh(replay), TokenRevokedError, 'TOKEN_REVOKED')
   })
 })
 

@@ -20,11 +20,11 @@
  * | C3 | sub non-empty string of an existing, active user | checklist C3; http-attacks "sub…"; revocation "disabled users", "deleted user"; core guard "user loading" |
  * | C4 | `type` required; each guard one kind | checklist C4; http-attacks "type confusion", "fresh claim forged on a refresh"; core guard "fresh and refresh guards" |
  * | C5 | payload a JSON object; no `__proto__` merging | checklist C5; http-attacks "__proto__ and constructor…", "not UTF-8 JSON objects"; core tokens "JSON edge cases" |
- * | C6 | revocation keyed on jti, not text | checklist C6 (ECDSA high-s twin of a logged-out token); revocation "keyed on jti" |
+ * | C6 | revocation keyed on jti, not text | checklist C6 (ECDSA high-s twin of a logged-out token); revocation "keyed on jti"; revocations last until exp + leeway: core login "revocations last until exp plus the leeway", store contract "keeps a token past its own exp revoked…", "keeps every entry until the expiry it was given…" |
  * | L1 | scheme case-insensitive, exactly `Bearer <token>` | checklist L1; http-attacks "RFC 6750 §2.1…", "repeated Authorization headers"; core guard "the Authorization header" |
  * | L2 | query tokens off by default; never logged when on | checklist L2; http-attacks "query string…"; test/server/variants "query location" |
  * | L3 | cookies HttpOnly, Secure, SameSite=Lax, `__Host-`; clearing repeats attributes | checklist L3 (`__Host-` in the core: no server setting); core login "cookie attributes" |
- * | L4 | CSRF against the signed claim, constant time, unsafe methods only | checklist L4; http-attacks "CSRF" (every method, planted cookie, lengths); core guard "CSRF double submit" |
+ * | L4 | CSRF against the signed claim, constant time, unsafe methods only | checklist L4 (also a cookie token without a `csrf` claim and no header, every unsafe method and the refresh cookie); http-attacks "CSRF" (every method, planted cookie, lengths); core guard "CSRF double submit" |
  * | L5 | no state change on GET; logout POST only; login JSON only | checklist L5; test/server/api-suite "accepts only application/json" |
  * | P1 | argon2id OWASP parameters, 16-byte salt, rehash, off the event loop, bounded | checklist P1; test/server/config "passwords", variants "password hashes" |
  * | P2 | same answer and time; rate limit with Retry-After; per-address limiter; lock-out hides the password | checklist P2; login "account enumeration", "rate limit" |
@@ -504,6 +504,47 @@ describe('Locations, cookies and CSRF', () => {
       expect(header.status).toBe(200)
     }
     expect((await hs.client.get('/probe', { headers: { cookie } })).status).toBe(200)
+
+    // A cookie token without a `csrf` claim and no header: nothing to compare is not a match, for the
+    // access guard on every unsafe method and for the refresh cookie at /auth/refresh.
+    const bare = forgeHS(headerOf(alice.access), claimsFor(alice.id))
+    const bareRefresh = forgeHS(
+      headerOf(alice.refresh),
+      claimsFor(alice.id, { type: 'refresh', fresh: undefined }),
+    )
+    expect(JSON.stringify(claimsFor(alice.id))).not.toContain('csrf')
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      for (const cookies of [
+        `access_token_cookie=${bare}`,
+        `access_token_cookie=${bare}; csrf_access_token=x`,
+      ]) {
+        const reply = await timed(() =>
+          hs.client.request(method, '/probe', {
+            headers: { cookie: cookies },
+            ...(method === 'DELETE' ? {} : { body: '{}' }),
+          }),
+        )
+        expectRefused(reply, 403, 'CSRF_FAILED', `${method} no claim, no header`)
+      }
+    }
+    for (const path of ['/auth/logout', '/auth/logout-all']) {
+      const reply = await timed(() =>
+        hs.client.request('POST', path, { headers: { cookie: `access_token_cookie=${bare}` }, body: '{}' }),
+      )
+      expectRefused(reply, 403, 'CSRF_FAILED', `${path} no claim, no header`)
+    }
+    const refreshed = await timed(() =>
+      hs.client.request('POST', '/auth/refresh', {
+        headers: { cookie: `refresh_token_cookie=${bareRefresh}` },
+      }),
+    )
+    expectRefused(refreshed, 403, 'CSRF_FAILED', '/auth/refresh no claim, no header')
+    // The same tokens are good otherwise: a safe method, and the Authorization header, take them.
+    expect(
+      (await hs.client.get('/probe', { headers: { cookie: `access_token_cookie=${bare}` } })).status,
+    ).toBe(200)
+    expect((await hs.client.request('POST', '/probe', { token: bare, body: '{}' })).status).toBe(200)
+    expect((await hs.client.request('POST', '/auth/refresh', { token: bareRefresh })).status).toBe(200)
   })
 
   it('L5 RFC 9110 §9.2.1, OWASP CSRF Prevention Cheat Sheet, Fetch standard (CORS-safelisted Content-Type): no state change on GET (logout is POST only); login accepts only application/json', async () => {

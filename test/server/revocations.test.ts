@@ -17,14 +17,16 @@ await setup.migrate()
 await setup.close()
 afterAll(() => folder.remove())
 
-async function storeOn(url: string): Promise<DatabaseRevocationStore> {
+async function storeOn(url: string, now: () => number): Promise<DatabaseRevocationStore> {
   const database = await openDatabase(url, { poolSize: 4 })
-  return new DatabaseRevocationStore(database.db, { closeDatabase: true })
+  return new DatabaseRevocationStore(database.db, { closeDatabase: true, now })
 }
 
-testRevocationStore('database store on SQLite (file, separate connections)', () => storeOn(sqliteUrl), {
-  connections: 4,
-})
+testRevocationStore(
+  'database store on SQLite (file, separate connections)',
+  ({ now }) => storeOn(sqliteUrl, now),
+  { connections: 4, controllableClock: true },
+)
 
 const postgres = await requireService('PostgreSQL', probePostgres)
 const pgSchema = postgres.available ? await createPgSchema(postgresUrl()) : undefined
@@ -36,7 +38,10 @@ if (pgSchema) {
 }
 
 describe.skipIf(postgres.skip)('database store on PostgreSQL', () => {
-  testRevocationStore('database store on PostgreSQL', () => storeOn(pgSchema!.url), { connections: 4 })
+  testRevocationStore('database store on PostgreSQL', ({ now }) => storeOn(pgSchema!.url, now), {
+    connections: 4,
+    controllableClock: true,
+  })
 })
 
 describe('DatabaseRevocationStore', () => {

@@ -3,7 +3,10 @@ import { MemoryRevocationStore, RevocationStoreFullError } from '../../src/store
 import { testRevocationStore } from '../../src/stores/testing.js'
 
 // Instances share nothing, so the concurrency tests run 50 calls against one instance.
-testRevocationStore('memory', () => new MemoryRevocationStore(), { connections: 1 })
+testRevocationStore('memory', ({ now }) => new MemoryRevocationStore({ now }), {
+  connections: 1,
+  controllableClock: true,
+})
 
 function token(jti: string, sub = 'user') {
   return { jti, sub, family: undefined, issuedAt: 0, expiresAt: undefined }

@@ -15,12 +15,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 // Every store made here is a separate connection to one file, as separate processes would have.
 const sharedFile = join(dir, 'shared.db')
-testRevocationStore('sqlite (file, separate connections)', () => new SqliteRevocationStore(sharedFile), {
-  connections: 4,
-})
-testRevocationStore('sqlite (in-memory database)', () => new SqliteRevocationStore(':memory:'), {
-  connections: 1,
-})
+testRevocationStore(
+  'sqlite (file, separate connections)',
+  ({ now }) => new SqliteRevocationStore(sharedFile, { now }),
+  { connections: 4, controllableClock: true },
+)
+testRevocationStore(
+  'sqlite (in-memory database)',
+  ({ now }) => new SqliteRevocationStore(':memory:', { now }),
+  {
+    connections: 1,
+    controllableClock: true,
+  },
+)
 
 function token(jti: string, sub = 'user') {
   return { jti, sub, family: undefined, issuedAt: 0, expiresAt: undefined }
