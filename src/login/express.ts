@@ -13,6 +13,7 @@ import {
   type LoginResponse,
   MAX_BODY_BYTES,
   mediaType,
+  nodeHeader,
   readLimited,
 } from './http.js'
 import type { LoginUser } from './store.js'
@@ -106,7 +107,7 @@ export function loginRouter<User extends LoginUser>(
         {
           method: request.method ?? 'GET',
           path,
-          header: (name) => request.headers[name],
+          header: (name) => nodeHeader(request, name),
           query: (name) => {
             const all = url.searchParams.getAll(name)
             return all.length === 0 ? undefined : all.length === 1 ? all[0] : all

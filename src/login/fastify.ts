@@ -7,7 +7,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { LoginApi } from './api.js'
 import type { LoginLogger } from './errors.js'
-import { type LoginRequest, type LoginResponse, MAX_BODY_BYTES } from './http.js'
+import { type LoginRequest, type LoginResponse, MAX_BODY_BYTES, nodeHeader } from './http.js'
 
 /** Options of {@link loginPlugin}. */
 export interface LoginPluginOptions {
@@ -16,10 +16,6 @@ export interface LoginPluginOptions {
   api: LoginApi<any>
   /** Where the routes go (Fastify's own register option): `/auth` serves `/auth/login`, ... */
   prefix?: string
-}
-
-function header(request: FastifyRequest, name: string): string | string[] | undefined {
-  return request.headers[name]
 }
 
 function send(reply: FastifyReply, answer: LoginResponse): FastifyReply {
@@ -36,7 +32,7 @@ function toLoginRequest(request: FastifyRequest, path: string): LoginRequest {
   return {
     method: request.method,
     path,
-    header: (name) => header(request, name),
+    header: (name) => nodeHeader(request.raw, name),
     query: (name) => query[name],
     body:
       body === undefined || body === null

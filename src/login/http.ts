@@ -56,19 +56,49 @@ export function isJson(type: string | undefined): boolean {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
-/** JSON.parse refusing `__proto__` and `constructor.prototype` keys, as Fastify's parser does. */
+/**
+ * JSON.parse refusing `__proto__` and `constructor.prototype` keys, as Fastify's parser does. The
+ * keys are checked without recursion: a body nested 30 000 levels deep is fine, not a stack overflow.
+ */
 function parseJson(text: string): unknown {
-  return JSON.parse(text, (key, value: unknown) => {
-    if (key === '__proto__') throw new SyntaxError('__proto__ key')
-    if (
-      key === 'constructor' &&
-      value !== null &&
-      typeof value === 'object' &&
-      Object.hasOwn(value, 'prototype')
-    )
-      throw new SyntaxError('constructor.prototype key')
-    return value
-  })
+  const value: unknown = JSON.parse(text)
+  const pending: unknown[] = [value]
+  while (pending.length > 0) {
+    const node = pending.pop()
+    if (node === null || typeof node !== 'object') continue
+    if (Array.isArray(node)) {
+      for (const item of node) if (item !== null && typeof item === 'object') pending.push(item)
+      continue
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (key === '__proto__') throw new SyntaxError('__proto__ key')
+      const isObject = child !== null && typeof child === 'object'
+      if (key === 'constructor' && isObject && Object.hasOwn(child, 'prototype'))
+        throw new SyntaxError('constructor.prototype key')
+      if (isObject) pending.push(child)
+    }
+  }
+  return value
+}
+
+/**
+ * A header of a Node request by lower-case name. Node keeps only the first of some repeated headers
+ * (Authorization among them); the raw list shows every one, so a request with two Authorization
+ * headers is seen as such (and refused by the guard) rather than as the first.
+ */
+export function nodeHeader(
+  request: { headers: Record<string, string | string[] | undefined>; rawHeaders?: string[] },
+  name: string,
+): string | string[] | undefined {
+  const value = request.headers[name]
+  const raw = request.rawHeaders
+  if (typeof value !== 'string' || !raw) return value
+  const all: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!
+    if (key.length === name.length && key.toLowerCase() === name) all.push(raw[i + 1]!)
+  }
+  return all.length > 1 ? all : value
 }
 
 /**

@@ -623,7 +623,9 @@ describe('Login and passwords', () => {
     const local = `p4-${Date.now().toString(36)}`
     const signup = await hs.client.signup(` ${local.toUpperCase()}@EXAMPLE.com\t`, PASSWORD)
     expect(signup.status).toBe(202)
-    expect((await hs.app.latchkey.users.findByEmail(`${local}@example.com`))?.email).toBe(`${local}@example.com`)
+    expect((await hs.app.latchkey.users.findByEmail(`${local}@example.com`))?.email).toBe(
+      `${local}@example.com`,
+    )
     const nfc = `zoë-${local}@example.com`
     expect((await hs.client.signup(nfc.normalize('NFD'), PASSWORD)).status).toBe(202)
     expect((await hs.app.latchkey.users.findByEmail(nfc.normalize('NFC')))?.email).toBe(nfc.normalize('NFC'))

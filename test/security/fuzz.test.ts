@@ -192,7 +192,6 @@ describe('fuzz: the request guard over the reference server (Fastify inject)', (
       '/auth/password/reset',
       '/auth/email/verify',
       '/auth/email/resend',
-      '/auth/account',
       '/probe',
     )
     // Mostly routes that exist (so the guard runs), sometimes any method on any path.
@@ -214,7 +213,6 @@ describe('fuzz: the request guard over the reference server (Fastify inject)', (
           ['POST', '/auth/password/reset'],
           ['POST', '/auth/email/verify'],
           ['POST', '/auth/email/resend'],
-          ['DELETE', '/auth/account'],
           ['GET', '/probe'],
           ['POST', '/probe'],
           ['PUT', '/probe'],

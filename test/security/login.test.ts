@@ -155,7 +155,9 @@ describe('email normalisation (checklist: trimmed, lower-cased, NFC, control cha
     const local = `ada-${fresh().email.split('@')[0]}`
     const signup = await plain.client.signup(` ${local.toUpperCase()}@Example.COM `, PASSWORD)
     expect(signup.status).toBe(202)
-    expect((await plain.app.latchkey.users.findByEmail(`${local}@example.com`))?.email).toBe(`${local}@example.com`)
+    expect((await plain.app.latchkey.users.findByEmail(`${local}@example.com`))?.email).toBe(
+      `${local}@example.com`,
+    )
     expect((await plain.client.login(`${local}@example.com`, PASSWORD, { from: fresh().from })).status).toBe(
       200,
     )
@@ -324,7 +326,9 @@ describe('signup races', () => {
     expect(new Set(replies.map((r) => r.text)).size).toBe(1)
     // Exactly one password is the account's: the winner's.
     const logins = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => plain.client.login(who.email, `${PASSWORD} ${i}`, { from: fresh().from })),
+      Array.from({ length: 20 }, (_, i) =>
+        plain.client.login(who.email, `${PASSWORD} ${i}`, { from: fresh().from }),
+      ),
     )
     expect(logins.filter((r) => r.status === 200)).toHaveLength(1)
     for (const reply of logins.filter((r) => r.status !== 200))

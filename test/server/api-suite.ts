@@ -117,7 +117,9 @@ export function defineApiSuite(backend: string, setup: () => Promise<BackendSetu
         const who = fresh()
         expect((await server.client.signup(who.email, PASSWORD)).status).toBe(202)
         const login = await server.client.login(who.email, PASSWORD, { from: who.from })
-        const me = await server.client.get<{ user: { name: unknown } }>('/auth/me', { token: login.body.access_token })
+        const me = await server.client.get<{ user: { name: unknown } }>('/auth/me', {
+          token: login.body.access_token,
+        })
         expect(me.body.user.name).toBeNull()
       })
 
@@ -128,7 +130,9 @@ export function defineApiSuite(backend: string, setup: () => Promise<BackendSetu
         expect(again.status).toBe(202)
         expect(again.text).toBe(fresh202.text)
         expect(comparable(again)).toEqual(comparable(fresh202))
-        expect((await server.client.login(who.email, 'another password', { from: who.from })).status).toBe(401)
+        expect((await server.client.login(who.email, 'another password', { from: who.from })).status).toBe(
+          401,
+        )
         expect((await server.client.login(who.email, who.password, { from: who.from })).status).toBe(200)
       })
 
@@ -139,7 +143,9 @@ export function defineApiSuite(backend: string, setup: () => Promise<BackendSetu
         )
         expect(replies.map((r) => r.status)).toEqual(Array(8).fill(202))
         const logins = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => server.client.login(email, `${PASSWORD} ${i}`, { from: fresh().from })),
+          Array.from({ length: 8 }, (_, i) =>
+            server.client.login(email, `${PASSWORD} ${i}`, { from: fresh().from }),
+          ),
         )
         expect(logins.filter((r) => r.status === 200)).toHaveLength(1)
         expect(logins.filter((r) => r.status === 401)).toHaveLength(7)
