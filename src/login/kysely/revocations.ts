@@ -52,7 +52,8 @@ export class KyselyRevocationStore<DB extends RevocationSchema = RevocationSchem
   #timer: NodeJS.Timeout | undefined
 
   /** `db` may have more tables than the store's (pass your whole schema). */
-  constructor(db: Kysely<DB>, options: KyselyRevocationStoreOptions = {}) {
+  // biome-ignore lint/suspicious/noExplicitAny: any Kysely instance whose database has the revocation tables
+  constructor(db: Kysely<DB> | Kysely<any>, options: KyselyRevocationStoreOptions = {}) {
     const { cleanupIntervalMs = 60_000, closeDatabase = false } = options
     if (!(cleanupIntervalMs >= 0) || !Number.isFinite(cleanupIntervalMs))
       throw new RangeError('cleanupIntervalMs must be a finite number >= 0')
