@@ -48,7 +48,7 @@ export type LoginApiOptions<
   counter?: AttemptCounter
   /** The password hasher. Default `new PasswordHasher()` (argon2id, OWASP parameters). */
   hasher?: PasswordHasher
-  /** Delivers mail. Default a {@link LogMailer} on `logger`: links go to the log (development only). */
+  /** Delivers mail. Default a {@link LogMailer} on `logger` or the console, said once (development only). */
   mailer?: Mailer
   /** Where the API logs (pino, Fastify's logger, ...). Adapters pass their request's logger when they have one. */
   logger?: LoginLogger
@@ -215,7 +215,7 @@ export function createLoginApi<User extends LoginUser, Claims extends object = R
     users,
     ...(options.loginLimits ? { limits: options.loginLimits } : {}),
   })
-  const mailer: Mailer = options.mailer ?? new LogMailer(logger)
+  const mailer: Mailer = options.mailer ?? logMailer(options.logger)
   const publicUrl = options.publicUrl
   const listeners = new Map<keyof LoginEvents, Set<(payload: never) => void>>()
   const pending = new Set<Promise<void>>()
@@ -399,6 +399,20 @@ export function createLoginApi<User extends LoginUser, Claims extends object = R
     },
   }
   return api
+}
+
+/** The mailer without one configured: links go to the log (or the console), and it says so once. */
+function logMailer(logger: LoginLogger | undefined): Mailer {
+  const log: LoginLogger = logger ?? {
+    info: (_obj, msg) => console.info(`latchkey: ${msg}`),
+    warn: (_obj, msg) => console.warn(`latchkey: ${msg}`),
+    error: (obj, msg) => console.error(`latchkey: ${msg}`, obj),
+  }
+  log.warn(
+    { mailer: 'log' },
+    'no mailer: password reset and verification links are written to the log instead of mailed (development only; give createLoginApi a mailer)',
+  )
+  return new LogMailer(log)
 }
 
 function mediaTypeOf(request: LoginRequest): string {
