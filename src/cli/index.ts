@@ -31,6 +31,9 @@ Commands:
   users list               list accounts
   users disable <email>    disable an account and revoke its tokens
   users enable <email>     enable an account
+  users verify <email>     mark an email address verified
+  users sessions <email>   list an account's logins
+  users delete <email>     delete an account and revoke its tokens
 
 Run latchkey <command> --help for the options of each; latchkey --version prints the version.
 `

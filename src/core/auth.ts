@@ -5,8 +5,10 @@
  */
 import type { AuthError } from '../errors.js'
 import type { MaybePromise } from '../internal/awaitable.js'
+import type { TokenRef } from '../stores/store.js'
 import { type AuthConfig, resolveConfig } from './config.js'
 import { type AuthEvents, type CoreEvents, EventHub } from './events.js'
+import { isRevoked, revokeFamily } from './family.js'
 import { type GuardDeps, type GuardOptions, guard } from './guard.js'
 import { type CreateTokenOptions, type IssuedToken, issueToken } from './issue.js'
 import { createJwsCache } from './jws.js'
@@ -98,6 +100,27 @@ export interface Auth<User = string, Claims extends object = Record<string, unkn
   logoutEverywhere(subject: User | string | number): Promise<LogoutResult>
   /** Revokes one token by its claims. */
   revokeToken(claims: Pick<TokenClaims, 'jti' | 'exp'>): Promise<void>
+  /**
+   * Ends one login everywhere: every token of the refresh family `family` (the `fam` claim) is
+   * refused from now on, on every instance sharing the revocation store. For a "sessions" page that
+   * ends a login whose tokens the caller does not hold.
+   *
+   * @example
+   * ```ts
+   * await auth.revokeFamily(session.id) // the `fam` claim of that login's tokens
+   * ```
+   */
+  revokeFamily(family: string): Promise<void>
+  /**
+   * Whether the revocation store refuses a token (by id, refresh family or identity cut-off); false
+   * without a store. Rejects with REVOCATION_UNAVAILABLE when the store fails.
+   *
+   * @example
+   * ```ts
+   * const ended = await auth.isRevoked({ jti: '', sub: user.id, family, issuedAt, expiresAt: undefined })
+   * ```
+   */
+  isRevoked(token: TokenRef): Promise<boolean>
   /** Renders an AuthError as a response (status, `{msg, code}` body, headers). */
   errorResponse(error: AuthError): ErrorResponse
   /** `Set-Cookie` values that clear every token and CSRF cookie. */
@@ -184,6 +207,8 @@ export function createAuth<User = string, Claims extends object = Record<string,
     logout: (context) => logout(core, context as AuthContext<unknown, object>),
     logoutEverywhere: (subject) => logoutEverywhere(core, subject),
     revokeToken: (claims) => revokeToken(core, claims),
+    revokeFamily: (family) => revokeFamily(core, family),
+    isRevoked: (token) => isRevoked(core, token),
     errorResponse: (error) => renderError(errorOptions, error),
     clearCookies: () => clearCookies(core),
     jwks: () => core.keys.jwks(),

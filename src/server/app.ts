@@ -5,6 +5,7 @@
  */
 
 import { randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -12,26 +13,25 @@ import type { Redis } from 'ioredis'
 import type { DestinationStream, Logger } from 'pino'
 import { latchkeyPlugin } from '../adapters/fastify.js'
 import type { Auth, KeyConfig, RevocationStore } from '../index.js'
+import { loginPlugin } from '../login/fastify.js'
+import { createLoginApi, type LoginApi, LogMailer, type Mailer, PasswordHasher } from '../login/index.js'
+import type { KyselyLoginStore } from '../login/kysely/index.js'
+import { SmtpMailer } from '../login/smtp.js'
 import type { ServerConfig } from './config.js'
 import type { ServerDatabase } from './db/connect.js'
-import type { User, UsersRepository } from './db/users.js'
 import { registerDemoPage } from './demo.js'
 import { registerErrorHandling } from './error-handler.js'
 import { ApiError } from './errors.js'
 import { clientErrorHandler, frameworkErrorHandler, registerJsonNewline } from './http-shape.js'
 import { loadServerKeys } from './keys.js'
 import { createLogger } from './logger.js'
-import { LoginThrottle } from './login-throttle.js'
 import { ServerMetrics } from './metrics.js'
-import { PasswordHasher } from './passwords.js'
-import { accountRoutes } from './routes/account.js'
 import type { RouteDeps } from './routes/context.js'
 import { healthRoutes } from './routes/health.js'
 import { metaRoutes } from './routes/meta.js'
-import { sessionRoutes } from './routes/session.js'
-import { type Backends, createServerAuth, openBackends } from './services.js'
+import { type Backends, createServerAuth, openBackends, type User } from './services.js'
 import { registerGracefulShutdown } from './shutdown.js'
-import { logConfigWarnings } from './startup.js'
+import { listeningUrls, logConfigWarnings } from './startup.js'
 import { VERSION } from './version.js'
 
 /** Options of {@link buildServer} that are not configuration. */
@@ -46,13 +46,17 @@ export interface BuildServerOptions {
    * store, the login rate limits and the logs keep the real time.
    */
   clock?: () => number
+  /** Delivers mail instead of SMTP_URL's (or the log). */
+  mailer?: Mailer
 }
 
 /** The server's services, for the CLI and tests that need more than HTTP. */
 export interface ServerServices {
   config: ServerConfig
   auth: Auth<User>
-  users: UsersRepository
+  /** The auth routes (`latchkey/login`), mounted at /auth. */
+  login: LoginApi<User>
+  users: KyselyLoginStore
   hasher: PasswordHasher
   database: ServerDatabase
   redis: Redis | undefined
@@ -98,7 +102,7 @@ export async function buildServer(
     logger,
   })
   try {
-    return await assemble(config, logger, keys.keys, backends, options.clock)
+    return await assemble(config, logger, keys.keys, backends, options.clock, options.mailer)
   } catch (error) {
     await backends.close()
     throw error
@@ -111,10 +115,12 @@ async function assemble(
   keys: KeyConfig[],
   backends: Backends,
   clock: (() => number) | undefined,
+  givenMailer: Mailer | undefined,
 ): Promise<FastifyInstance> {
   const { database, redis, redisConnection, store, counter, users } = backends
   const hasher = new PasswordHasher(config.argon2)
   await hasher.warmUp()
+  const mailer = givenMailer ?? openMailer(config, logger)
   const auth = createServerAuth(config, keys, backends, logger, clock)
   auth.on('login', ({ sub, family }) => logger.info({ sub, family }, 'login'))
   auth.on('logout', ({ sub, claims, everywhere }) =>
@@ -159,7 +165,32 @@ async function assemble(
     frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   })
-  app.decorate('latchkey', { config, auth, users, hasher, database, redis, store, logger })
+  const login = createLoginApi<User>({
+    auth,
+    store: users,
+    counter,
+    hasher,
+    mailer,
+    logger,
+    // Links point where the server is reached; never where a request's Host header says.
+    publicUrl: () => config.publicUrl ?? listeningUrl(app, config),
+    appName: config.appName,
+    emailVerification: config.emailVerification,
+    loginLimits: {
+      maxFailures: config.loginMaxFailures,
+      windowMs: config.loginWindow * 1000,
+      addressMaxFailures: config.loginAddressMaxFailures,
+    },
+    mailLimits: {
+      perEmail: config.mailMaxPerEmail,
+      perAddress: config.mailMaxPerAddress,
+      windowMs: config.mailWindow * 1000,
+    },
+    resetTokenTtl: config.resetTtl,
+    verificationTokenTtl: config.verifyTtl,
+  })
+  if (metrics) login.on('loginAttempt', ({ outcome }) => metrics.logins.inc({ outcome }))
+  app.decorate('latchkey', { config, auth, login, users, hasher, database, redis, store, logger })
 
   // Only JSON bodies: no text/plain, so no "simple" cross-site POST can reach a route.
   app.removeContentTypeParser('text/plain')
@@ -224,27 +255,37 @@ async function assemble(
   })
   await app.register(latchkeyPlugin, { auth: auth as unknown as Auth<unknown, object> })
 
-  const throttle = new LoginThrottle({ counter, hasher, users, limits: config })
-  const deps: RouteDeps = {
-    config,
-    auth,
-    users,
-    hasher,
-    throttle,
-    metrics,
-    database,
-    redis,
-    redisConnection,
-  }
+  const deps: RouteDeps = { config, auth, metrics, database, redis, redisConnection }
   healthRoutes(app, deps)
-  accountRoutes(app, deps)
-  sessionRoutes(app, deps)
+  await app.register(loginPlugin, { api: login, prefix: '/auth' })
   metaRoutes(app, deps)
   if (config.demoPage) await registerDemoPage(app)
 
-  // Runs after every request in flight has finished (Fastify's close waits for them).
-  app.addHook('onClose', async () => backends.close())
+  // Runs after every request in flight has finished (Fastify's close waits for them): mail started
+  // by a request is sent before the connections close.
+  app.addHook('onClose', async () => {
+    await login.close().catch((error: unknown) => logger.warn({ err: error }, 'closing the mailer failed'))
+    await backends.close()
+  })
   return app
+}
+
+/** SMTP when SMTP_URL is set; else mail goes to the log, and the server says so. */
+function openMailer(config: ServerConfig, logger: Logger): Mailer {
+  if (config.smtpUrl !== undefined)
+    return new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom ?? '' })
+  logger.warn(
+    { setting: 'SMTP_URL' },
+    'no SMTP_URL: mail is not sent; password reset and verification links are written to this log (development only: set SMTP_URL and MAIL_FROM)',
+  )
+  return new LogMailer(logger)
+}
+
+/** The URL the server is reached at, once it listens (mailed links point there without LATCHKEY_PUBLIC_URL). */
+function listeningUrl(app: FastifyInstance, config: ServerConfig): string | undefined {
+  const address = app.server.address() as AddressInfo | null
+  if (address === null || typeof address !== 'object') return undefined
+  return listeningUrls(config.host, address.port, false).url
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })

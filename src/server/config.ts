@@ -5,6 +5,9 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import { parseDurationMs, type TokenLocation } from '../index.js'
+import type { Argon2Params, EmailVerification } from '../login/index.js'
+
+export { type Argon2Params, OWASP_ARGON2 } from '../login/index.js'
 
 /** A configuration mistake. Its message is one line that says what to fix; `main` prints it and exits 1. */
 export class ServerConfigError extends Error {
@@ -13,23 +16,6 @@ export class ServerConfigError extends Error {
     this.name = 'ServerConfigError'
   }
 }
-
-/** argon2id cost parameters (the `LATCHKEY_ARGON2` knob). */
-export interface Argon2Params {
-  /** Memory in KiB. */
-  memoryCost: number
-  /** Passes. */
-  timeCost: number
-  /** Lanes. */
-  parallelism: number
-}
-
-/** OWASP's argon2id recommendation (Password Storage Cheat Sheet): m=19 MiB, t=2, p=1. */
-export const OWASP_ARGON2: Readonly<Argon2Params> = Object.freeze({
-  memoryCost: 19_456,
-  timeCost: 2,
-  parallelism: 1,
-})
 
 /** Where the signing key comes from. */
 export type KeySource =
@@ -96,6 +82,26 @@ export interface ServerConfig {
   keepAliveTimeoutMs: number
   /** Most connections open at once; more are closed as they arrive. */
   maxConnections: number
+  /** `smtp://...` or `smtps://...`; without it mail is written to the log. */
+  smtpUrl: string | undefined
+  /** The sender of mail (required with SMTP_URL). */
+  mailFrom: string | undefined
+  /** Where mailed links point (`${publicUrl}/#reset-password=...`); default the listening URL. */
+  publicUrl: string | undefined
+  /** The product name in mails. */
+  appName: string
+  /** `optional`, `required` (no login before the address is verified) or `off`. */
+  emailVerification: EmailVerification
+  /** Lifetime of a password reset link, in seconds. */
+  resetTtl: number
+  /** Lifetime of an email verification link, in seconds. */
+  verifyTtl: number
+  /** Reset and verification mails asked for per email per window. */
+  mailMaxPerEmail: number
+  /** Reset and verification mails asked for per client address per window. */
+  mailMaxPerAddress: number
+  /** The mail rate-limit window, in seconds. */
+  mailWindow: number
 }
 
 /** One setting: its environment variable, its flag, its help line and its default (as text). */
@@ -306,6 +312,63 @@ export const SETTINGS = {
     flag: 'max-connections',
     help: 'most connections open at once; more are closed as they arrive',
     default: '2048',
+  },
+  smtpUrl: {
+    env: 'SMTP_URL',
+    flag: 'smtp-url',
+    help: 'smtp://user:pass@host:587 or smtps://...:465; without it mail is written to the log (development)',
+  },
+  mailFrom: {
+    env: 'MAIL_FROM',
+    flag: 'mail-from',
+    help: 'sender of mail, such as "Example <no-reply@example.com>" (required with SMTP_URL)',
+  },
+  publicUrl: {
+    env: 'LATCHKEY_PUBLIC_URL',
+    flag: 'public-url',
+    help: 'where mailed links point (https://app.example.com); default the address the server listens on',
+  },
+  appName: {
+    env: 'LATCHKEY_APP_NAME',
+    flag: 'app-name',
+    help: 'the product name in mails',
+    default: 'latchkey',
+  },
+  emailVerification: {
+    env: 'LATCHKEY_EMAIL_VERIFICATION',
+    flag: 'email-verification',
+    help: 'optional (a mail at sign-up), required (no login before verifying: USER_UNVERIFIED) or off',
+    default: 'optional',
+  },
+  resetTtl: {
+    env: 'LATCHKEY_RESET_TTL',
+    flag: 'reset-ttl',
+    help: 'how long a password reset link works',
+    default: '30m',
+  },
+  verifyTtl: {
+    env: 'LATCHKEY_VERIFY_TTL',
+    flag: 'verify-ttl',
+    help: 'how long an email verification link works',
+    default: '24h',
+  },
+  mailMaxPerEmail: {
+    env: 'LATCHKEY_MAIL_MAX_PER_EMAIL',
+    flag: 'mail-max-per-email',
+    help: 'reset and verification mails asked for per email per window before 429',
+    default: '3',
+  },
+  mailMaxPerAddress: {
+    env: 'LATCHKEY_MAIL_MAX_PER_ADDRESS',
+    flag: 'mail-max-per-address',
+    help: 'reset and verification mails asked for per client address per window before 429',
+    default: '20',
+  },
+  mailWindow: {
+    env: 'LATCHKEY_MAIL_WINDOW',
+    flag: 'mail-window',
+    help: 'the window of the mail limits',
+    default: '1h',
   },
 } as const satisfies Record<string, SettingSpec>
 
@@ -569,7 +632,23 @@ export function parseConfig(raw: RawSettings, options: { cwd?: string } = {}): S
     requestTimeoutMs: deadline('requestTimeout', get('requestTimeout')),
     keepAliveTimeoutMs: deadline('keepAliveTimeout', get('keepAliveTimeout')),
     maxConnections: integer('maxConnections', get('maxConnections'), 1, 1_000_000),
+    smtpUrl: smtpUrl(value('smtpUrl')),
+    mailFrom: value('mailFrom')?.trim(),
+    publicUrl: publicUrl(value('publicUrl')),
+    appName: get('appName').trim(),
+    emailVerification: emailVerification(get('emailVerification')),
+    resetTtl: duration('resetTtl', get('resetTtl'), 60),
+    verifyTtl: duration('verifyTtl', get('verifyTtl'), 60),
+    mailMaxPerEmail: integer('mailMaxPerEmail', get('mailMaxPerEmail'), 1, 1_000_000),
+    mailMaxPerAddress: integer('mailMaxPerAddress', get('mailMaxPerAddress'), 1, 1_000_000),
+    mailWindow: duration('mailWindow', get('mailWindow'), 1),
   }
+  if (config.smtpUrl !== undefined && !config.mailFrom)
+    throw new ServerConfigError(`${where('mailFrom')} is required with SMTP_URL (the sender of every mail)`)
+  if (config.mailFrom !== undefined && /[\r\n]/.test(config.mailFrom))
+    fail('mailFrom', 'must be one line', config.mailFrom)
+  if (config.appName === '' || /[\p{Cc}]/u.test(config.appName))
+    fail('appName', 'must be one line of text', config.appName)
   config.implicitRefresh = implicitRefresh(get('implicitRefresh'), config)
   if (config.host.trim() === '') fail('host', 'must not be empty', config.host)
   if (config.leeway > 300) fail('leeway', 'must be at most 5m (fix clock skew at its source)', get('leeway'))
@@ -582,6 +661,40 @@ export function parseConfig(raw: RawSettings, options: { cwd?: string } = {}): S
       `${where('previousSecrets')} is for HS256 secrets; with LATCHKEY_PRIVATE_KEY_FILE use LATCHKEY_PREVIOUS_KEY_FILES`,
     )
   return config
+}
+
+function smtpUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  const t = text.trim()
+  let ok = /^smtps?:\/\/./.test(t)
+  if (ok) {
+    try {
+      new URL(t)
+    } catch {
+      ok = false
+    }
+  }
+  // Never echo the value: it may carry a password.
+  if (!ok) throw new ServerConfigError(`${where('smtpUrl')} must be a URL starting with smtp:// or smtps://`)
+  return t
+}
+
+function publicUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  const t = text.trim()
+  let url: URL | undefined
+  try {
+    url = new URL(t)
+  } catch {}
+  if (!url || !/^https?:$/.test(url.protocol) || url.search !== '' || url.hash !== '' || url.username !== '')
+    fail('publicUrl', 'must be an http:// or https:// URL without query, fragment or credentials', t)
+  return t.replace(/\/+$/, '')
+}
+
+function emailVerification(text: string): EmailVerification {
+  const t = text.trim().toLowerCase()
+  if (t === 'optional' || t === 'required' || t === 'off') return t
+  return fail('emailVerification', 'must be optional, required or off', text)
 }
 
 /** Raw settings from environment variables. */

@@ -5,8 +5,8 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { type Auth, isAuthError } from '../index.js'
+import { HasherBusyError } from '../login/index.js'
 import { ApiError } from './errors.js'
-import { HasherBusyError } from './passwords.js'
 
 /** Installs the not-found and error handlers of the server. */
 export function registerErrorHandling(app: FastifyInstance, auth: Auth<unknown, object>): void {

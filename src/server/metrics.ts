@@ -6,13 +6,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client
 import type { Auth } from '../index.js'
 
 /** Outcomes of POST /auth/login. */
-export type LoginOutcome =
-  | 'success'
-  | 'invalid_credentials'
-  | 'inactive'
-  | 'rate_limited'
-  | 'invalid_request'
-  | 'error'
+export type { LoginOutcome } from '../login/index.js'
 
 /** The server's metrics. */
 export class ServerMetrics {

@@ -5,15 +5,17 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { type Auth, createAuth, type KeyConfig, type RevocationStore, type TokenLocation } from '../index.js'
+import { type AttemptCounter, loginAuthOptions, serviceUnavailable } from '../login/index.js'
+import { KyselyLoginStore, KyselyRevocationStore, type KyselyUser } from '../login/kysely/index.js'
+import { RedisAttemptCounter } from '../login/redis.js'
 import { RedisRevocationStore } from '../stores/redis.js'
 import type { ServerConfig } from './config.js'
 import { openDatabase, type ServerDatabase } from './db/connect.js'
-import { DatabaseRevocationStore } from './db/revocations.js'
-import { type User, UsersRepository } from './db/users.js'
 import { withDeadline } from './deadline.js'
-import { serviceUnavailable } from './errors.js'
-import { type AttemptCounter, DatabaseAttemptCounter, RedisAttemptCounter } from './ratelimit.js'
 import { connectRedis, type RedisConnection } from './redis.js'
+
+/** A user of the server (the login API's, from its Kysely store). */
+export type User = KyselyUser
 
 /** The server's connections and the objects over them. */
 export interface Backends {
@@ -23,9 +25,10 @@ export interface Backends {
   redisConnection: RedisConnection | undefined
   /** Redis when configured, else the database. */
   store: RevocationStore
-  /** Login rate-limit counters: Redis when configured, else the database. */
+  /** Rate-limit counters: Redis when configured, else the database. */
   counter: AttemptCounter
-  users: UsersRepository
+  /** Users, sessions and mailed-link tokens in the database. */
+  users: KyselyLoginStore
   /** Closes the store, Redis and the database; never throws. */
   close(): Promise<void>
 }
@@ -94,10 +97,11 @@ export async function openBackends(
   const redis = redisConnection?.redis
   const store: RevocationStore = redis
     ? new RedisRevocationStore(redis, { prefix: config.redisPrefix, commandTimeoutMs: config.redisTimeoutMs })
-    : new DatabaseRevocationStore(database.db)
+    : new KyselyRevocationStore(database.db)
+  const users = new KyselyLoginStore(database.db)
   const counter: AttemptCounter = redis
     ? new RedisAttemptCounter(redis, { prefix: config.redisPrefix })
-    : new DatabaseAttemptCounter(database.db)
+    : users
   let closed = false
   return {
     database,
@@ -105,7 +109,7 @@ export async function openBackends(
     redisConnection,
     store,
     counter,
-    users: new UsersRepository(database.db),
+    users,
     async close() {
       if (closed) return
       closed = true
@@ -134,7 +138,7 @@ export function longestTokenMs(config: ServerConfig): number {
 export function createServerAuth(
   config: ServerConfig,
   keys: KeyConfig[],
-  backends: { users: Pick<UsersRepository, 'findById'>; store: RevocationStore },
+  backends: { users: Pick<KyselyLoginStore, 'findById'>; store: RevocationStore },
   logger?: Logger,
   clock?: () => number,
 ): Auth<User> {
@@ -144,6 +148,7 @@ export function createServerAuth(
     ? config.tokenLocations
     : [...config.tokenLocations, 'json']
   const { users, store } = backends
+  const { identify, isActive } = loginAuthOptions(users)
   return createAuth<User>({
     keys,
     tokenLocations: config.tokenLocations,
@@ -158,7 +163,7 @@ export function createServerAuth(
     // The refresh cookie only travels to /auth/refresh; its CSRF cookie stays readable by every page.
     cookies: { secure: config.cookieSecure, refreshPath: '/auth/refresh', csrfRefreshPath: '/' },
     implicitRefresh: config.implicitRefresh === false ? false : { window: config.implicitRefresh },
-    identify: (user) => user.id,
+    identify,
     // A database that cannot answer is a 503 the client may retry, not a 500 (the core passes a
     // loader's own errors through untouched).
     loadUser: async (id) => {
@@ -169,7 +174,7 @@ export function createServerAuth(
         throw serviceUnavailable()
       }
     },
-    isActive: (user) => user.active,
+    isActive,
     revocation: store,
     onListenerError: (error, event) => logger?.error({ err: error, event }, 'auth event listener failed'),
     ...(clock === undefined ? {} : { clock }),

@@ -40,6 +40,11 @@ export function insecureCookieWarning(config: ServerConfig): string | undefined 
 export function logConfigWarnings(config: ServerConfig, log: { warn(obj: object, msg: string): void }): void {
   const cookies = insecureCookieWarning(config)
   if (cookies) log.warn({ host: config.host, setting: 'LATCHKEY_COOKIE_SECURE' }, cookies)
+  if (config.smtpUrl !== undefined && config.publicUrl === undefined)
+    log.warn(
+      { setting: 'LATCHKEY_PUBLIC_URL' },
+      'mail is sent but LATCHKEY_PUBLIC_URL is not set: reset and verification links point to the address this server listens on; set the address users reach',
+    )
 }
 
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]'])

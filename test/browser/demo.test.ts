@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildServer } from '../../src/server/app.js'
 import { parseConfig, type RawSettings } from '../../src/server/config.js'
 import { DEMO_CSP, demoAssetsDir, registerDemoPage } from '../../src/server/demo.js'
+import { linkOf, startSmtp, type TestSmtp } from '../helpers/smtp.js'
 import { TEST_ARGON2, TEST_SECRET } from '../server/harness.js'
 import { tempDir } from '../server/helpers.js'
 
@@ -281,8 +282,8 @@ describe.skipIf(!haveChromium)('demo page in Chromium', () => {
     await page.fill('#signup-name', 'Ada Demo')
     await page.fill('#signup-email', email)
     await page.fill('#signup-password', PASSWORD)
-    expect(brief(await logged(page, () => act(page, '#signup-submit')))).toEqual(['POST /auth/signup 201'])
-    expect(await page.textContent('#signup-result')).toContain('Account created')
+    expect(brief(await logged(page, () => act(page, '#signup-submit')))).toEqual(['POST /auth/signup 202'])
+    expect(await page.textContent('#signup-result')).toContain('Sign-up received')
     expect(await page.inputValue('#login-email')).toBe(email)
     await screenshot(page, 'signed-up')
 
@@ -586,6 +587,113 @@ describe.skipIf(!haveChromium)('demo page in Chromium', () => {
       expect(await page.isVisible('#cookie-warning')).toBe(false)
       expect(errors).toEqual([])
     }, 30_000)
+  })
+
+  describe('links from mail and the sessions list', () => {
+    let smtp: TestSmtp
+    let mailing: DemoServer
+    beforeAll(async () => {
+      smtp = await startSmtp()
+      mailing = await startDemoServer({ smtpUrl: smtp.url, mailFrom: 'demo <no-reply@example.test>' })
+    })
+    afterAll(async () => {
+      await mailing?.close()
+      await smtp?.close()
+    })
+
+    it('verifies the address, lists sessions and ends one, then resets a forgotten password from the mailed link', async () => {
+      const email = freshEmail()
+      const { page: laptop, errors } = await newPage(mailing.base, DESKTOP)
+      await signUpAndLogIn(laptop, email, { remember: false })
+
+      // The verification link opens the page, which confirms the address (and takes the token out of the URL).
+      const verify = linkOf(await smtp.waitFor((m) => m.to.includes(email) && /^Confirm/.test(m.subject)))
+      expect(verify).toMatch(new RegExp(`^${mailing.base}/#verify-email=`))
+      await laptop.goto(verify)
+      await laptop.waitForFunction(() => !document.getElementById('link-banner')?.hidden)
+      expect(await laptop.textContent('#link-banner')).toBe('Email address verified. Thank you!')
+      expect(await laptop.evaluate(() => location.hash)).toBe('')
+      await laptop.waitForFunction(() => document.body.dataset.session === 'in')
+
+      // A second device: another browser with its own user agent.
+      const phoneContext = await browser.newContext({
+        viewport: PHONE,
+        baseURL: mailing.base,
+        userAgent: 'DemoPhone/1.0 (test)',
+      })
+      contexts.push(phoneContext)
+      const phone = await phoneContext.newPage()
+      const phoneErrors = watchErrors(phone)
+      await phone.goto('/')
+      await phone.waitForFunction(() => document.documentElement.dataset.ready === 'true')
+      await phone.fill('#login-email', email)
+      await phone.fill('#login-password', PASSWORD)
+      await act(phone, '#login-submit')
+      expect(await phone.textContent('#status')).toBe(email)
+
+      // The laptop lists both logins, itself marked, and ends the phone's.
+      expect(brief(await logged(laptop, () => act(laptop, '#btn-sessions')))).toEqual([
+        'GET /auth/sessions 200',
+      ])
+      const rows = laptop.locator('#sessions li')
+      expect(await rows.count()).toBe(2)
+      const mine = laptop.locator('#sessions li[data-current="true"]')
+      expect(await mine.locator('.agent').textContent()).toContain('(this session)')
+      const other = laptop.locator('#sessions li[data-current="false"]')
+      expect(await other.locator('.agent').textContent()).toBe('DemoPhone/1.0 (test)')
+      expect(await other.locator('.when').textContent()).toContain('127.0.0.0/24')
+      await screenshot(laptop, 'sessions')
+      expect(
+        brief(await logged(laptop, () => act(laptop, '#sessions li[data-current="false"] button'))),
+      ).toEqual([expect.stringMatching(/^DELETE \/auth\/sessions\/[\w-]+ 200$/), 'GET /auth/sessions 200'])
+      expect(await rows.count()).toBe(1)
+      expect(await laptop.textContent('#sessions-result')).toBe('Session ended.')
+
+      // The phone is logged out: its next call is refused, and the page says so.
+      expect(brief(await logged(phone, () => act(phone, '#btn-me')))).toEqual([
+        'GET /auth/me 401 TOKEN_REVOKED',
+      ])
+      expect(await phone.textContent('#status')).toBe('Signed out')
+
+      // Forgot password, from the phone: the same answer as for any address, and a mail.
+      await phone.fill('#forgot-email', email)
+      expect(brief(await logged(phone, () => act(phone, '#forgot-submit')))).toEqual([
+        'POST /auth/password/forgot 202',
+      ])
+      expect(await phone.textContent('#forgot-result')).toBe(
+        'If an account has this email, a link to reset its password is on its way',
+      )
+      const reset = linkOf(await smtp.waitFor((m) => m.to.includes(email) && /^Reset/.test(m.subject)))
+      expect(reset).toMatch(new RegExp(`^${mailing.base}/#reset-password=`))
+
+      // The link opens the new-password form; the new password ends every session (the laptop's too).
+      await phone.goto(reset)
+      await phone.waitForSelector('#reset-card:not([hidden])')
+      expect(await phone.evaluate(() => location.hash)).toBe('')
+      await screenshot(phone, 'reset-password')
+      await phone.fill('#reset-password', NEW_PASSWORD)
+      expect(brief(await logged(phone, () => act(phone, '#reset-submit')))).toEqual([
+        'POST /auth/password/reset 200',
+      ])
+      expect(await phone.textContent('#reset-result')).toContain('every session was logged out')
+      expect(brief(await logged(laptop, () => act(laptop, '#btn-me')))).toEqual([
+        'GET /auth/me 401 TOKEN_REVOKED',
+      ])
+
+      // The link worked once; the new password logs in.
+      await phone.goto(reset)
+      await phone.waitForSelector('#reset-card:not([hidden])')
+      await phone.fill('#reset-password', 'yet another password')
+      expect(brief(await logged(phone, () => act(phone, '#reset-submit')))).toEqual([
+        'POST /auth/password/reset 400 INVALID_LINK',
+      ])
+      await phone.fill('#login-email', email)
+      await phone.fill('#login-password', NEW_PASSWORD)
+      expect(brief(await logged(phone, () => act(phone, '#login-submit')))).toEqual(['POST /auth/login 200'])
+      await screenshot(phone, 'logged-in-after-reset')
+      expect(errors).toEqual([])
+      expect(phoneErrors).toEqual([])
+    }, 60_000)
   })
 
   it('lays out at phone and desktop width', async () => {

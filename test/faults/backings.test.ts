@@ -211,7 +211,7 @@ interface Account {
 
 async function account(client: Client): Promise<Account> {
   const who = fresh('fault')
-  expect((await client.signup(who.email, PASSWORD)).status).toBe(201)
+  expect((await client.signup(who.email, PASSWORD)).status).toBe(202)
   const login = await client.login(who.email, PASSWORD, { from: who.from })
   expect(login.status).toBe(200)
   return { ...who, access: login.body.access_token, refresh: login.body.refresh_token }
@@ -324,7 +324,7 @@ for (const backing of BACKINGS) {
         }
         // Signup needs only the database.
         const during = fresh('during')
-        expect((await server.client.signup(during.email, PASSWORD)).status).toBe(201)
+        expect((await server.client.signup(during.email, PASSWORD)).status).toBe(202)
         expect(server.alive()).toBe(true)
 
         await redis!.start()
@@ -510,7 +510,7 @@ for (const backing of BACKINGS) {
             READ_BOUND_MS,
           )
           const who = fresh()
-          expect((await server.client.signup(who.email, PASSWORD)).status).toBe(201)
+          expect((await server.client.signup(who.email, PASSWORD)).status).toBe(202)
           expect503(
             'login',
             await outcome(() => server.client.login(who.email, PASSWORD, { from: who.from })),
@@ -632,7 +632,7 @@ describe('a promise rejected with nobody listening', () => {
     expect(server.alive()).toBe(true)
     expect((await server.client.get('/livez')).status).toBe(200)
     const who = fresh()
-    expect((await server.client.signup(who.email, PASSWORD)).status).toBe(201)
+    expect((await server.client.signup(who.email, PASSWORD)).status).toBe(202)
     const login = await server.client.login(who.email, PASSWORD, { from: who.from })
     expect(login.status).toBe(200)
     expect((await server.terminate()).code).toBe(0)

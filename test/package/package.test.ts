@@ -214,6 +214,13 @@ describe('dependencies of each entry point (import graph of the built files)', (
     './stores/sql': [],
     './stores/redis': ['ioredis'],
     './testing': ['vitest'],
+    './login': ['@node-rs/argon2'],
+    './login/fastify': [],
+    './login/express': [],
+    './login/kysely': ['kysely'],
+    './login/redis': [],
+    './login/smtp': ['nodemailer'],
+    './login/testing': ['vitest'],
   }
 
   it('every entry point of the exports map is listed here', () => {

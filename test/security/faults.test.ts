@@ -154,7 +154,7 @@ describe.skipIf(redisServer.skip)('Redis stopped mid-run (own redis-server on a 
       await sleep(300)
     }
     // Signup needs no Redis: it works throughout.
-    expect((await server.client.signup(fresh().email, PASSWORD)).status).toBe(201)
+    expect((await server.client.signup(fresh().email, PASSWORD)).status).toBe(202)
 
     await startRedis()
     // ioredis reconnects at most a second apart; no restart of the server.
@@ -230,7 +230,7 @@ describe.skipIf(postgres.skip)("PostgreSQL: this server's connections dropped", 
     )
     expect((await meWith(server, a.access)).status).toBe(200)
     expect((await server.client.login(a.email, PASSWORD, { from: a.from })).status).toBe(200)
-    expect((await server.client.signup(fresh().email, PASSWORD)).status).toBe(201)
+    expect((await server.client.signup(fresh().email, PASSWORD)).status).toBe(202)
     expect((await server.client.get('/healthz')).status).toBe(200)
   })
 
@@ -286,7 +286,7 @@ describe.skipIf(postgres.skip)("PostgreSQL: this server's connections dropped", 
       5_000,
     )
     expect((await server.client.login(b.email, PASSWORD, { from: b.from })).status).toBe(200)
-    expect((await server.client.signup(fresh().email, PASSWORD)).status).toBe(201)
+    expect((await server.client.signup(fresh().email, PASSWORD)).status).toBe(202)
   }, 30_000)
 })
 
@@ -404,14 +404,14 @@ describe('SIGTERM under load (the server as a process)', () => {
     for (const { email, outcome } of first)
       expect({ email, outcome }).toEqual({
         email,
-        outcome: { kind: 'response', status: 201, code: undefined },
+        outcome: { kind: 'response', status: 202, code: undefined },
       })
-    // Late ones: a complete 201 or 503 (Fastify's return503OnClosing), a refused connection, or a
+    // Late ones: a complete 202 or 503 (Fastify's return503OnClosing), a refused connection, or a
     // connection closed unread at the instant the listener closed (Node's server.close() ends idle
     // connections, and the kernel resets those still in the accept queue). Never a cut response.
     for (const { email, outcome } of second) {
       if (outcome.kind === 'response')
-        expect([201, 503], `${email} ${JSON.stringify(outcome)}`).toContain(outcome.status)
+        expect([202, 503], `${email} ${JSON.stringify(outcome)}`).toContain(outcome.status)
       else if (outcome.kind === 'unread') expect(outcome.error, email).toMatch(/^(ECONNRESET|EPIPE) /)
       else expect(outcome, email).toEqual({ kind: 'refused' })
     }
@@ -420,7 +420,7 @@ describe('SIGTERM under load (the server as a process)', () => {
     // Every acknowledged signup is in the database, and nothing else is: no request that got no
     // answer was processed.
     const acknowledged = [...first, ...second]
-      .filter(({ outcome }) => outcome.kind === 'response' && outcome.status === 201)
+      .filter(({ outcome }) => outcome.kind === 'response' && outcome.status === 202)
       .map(({ email }) => email)
       .sort()
     const db = new BetterSqlite3(database, { readonly: true })

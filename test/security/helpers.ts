@@ -138,8 +138,9 @@ export interface Session {
 export async function newSession(server: TestServer, prefix = 'sec'): Promise<Session> {
   const who = fresh(prefix)
   const signup = await server.client.signup(who.email, PASSWORD)
-  expect(signup.status).toBe(201)
-  return loginSession(server, { id: signup.body.user.id, email: who.email, from: who.from })
+  expect(signup.status).toBe(202)
+  const user = await server.app.latchkey.users.findByEmail(who.email)
+  return loginSession(server, { id: user!.id, email: who.email, from: who.from })
 }
 
 /** Logs an existing account in again: a new, separate session (another refresh family). */

@@ -183,7 +183,7 @@ describe('revocation (checklist "Revocation is keyed on jti"; RFC 6819 §5.2.2.3
     it('disabled in the database (users repository) → 401 USER_INACTIVE on the very next request', async () => {
       const a = await newSession(server)
       expect((await meWith(server, a.access)).status).toBe(200)
-      expect(await server.app.latchkey.users.setActive(a.email, false)).toBeTruthy()
+      expect(await server.app.latchkey.users.setActive(a.id, false)).toBeTruthy()
       expectRefused(await meWith(server, a.access), 401, 'USER_INACTIVE', 'access')
       expectRefused(await refresh(a.refresh), 401, 'USER_INACTIVE', 'refresh')
       // Login says so only after the right password.

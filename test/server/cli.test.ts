@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SETTINGS } from '../../src/server/config.js'
-import { TEST_ARGON2, TEST_SECRET } from './harness.js'
+import { claimsOf, startServer, TEST_ARGON2, TEST_SECRET } from './harness.js'
 import { type CliRun, runCliCaptured, tempDir } from './helpers.js'
 
 const folder = tempDir('latchkey-cli-')
@@ -127,7 +127,9 @@ describe('latchkey CLI', () => {
     const env = database()
     const first = await cli(['migrate'], { env })
     expect(first.code).toBe(0)
-    expect(first.out).toBe('Applied: 0001_users, 0002_login_failures, 0003_revocations\n')
+    expect(first.out).toBe(
+      'Applied: 0001_users, 0002_login_failures, 0003_revocations, 0004_account_lifecycle\n',
+    )
     expect((await cli(['migrate'], { env })).out).toBe('Database is up to date.\n')
   })
 
@@ -147,7 +149,9 @@ describe('latchkey CLI', () => {
     expect(short.err).toMatch(/8 to 1024 characters/)
 
     const list = await cli(['users', 'list'], { env })
-    expect(list.out).toMatch(/^EMAIL\s+NAME\s+ACTIVE\s+CREATED\s+ID\nada@example.com\s+Ada\s+yes\s/)
+    expect(list.out).toMatch(
+      /^EMAIL\s+NAME\s+ACTIVE\s+VERIFIED\s+CREATED\s+ID\nada@example.com\s+Ada\s+yes\s+no\s/,
+    )
     const json = JSON.parse((await cli(['users', 'list', '--json'], { env })).out) as {
       email: string
       active: boolean
@@ -164,6 +168,61 @@ describe('latchkey CLI', () => {
     expect(missing.err).toBe('latchkey: no user with email nobody@example.com\n')
     expect((await cli(['users', 'frob'], { env })).code).toBe(2)
     expect((await cli(['users', 'create'], { env })).code).toBe(2)
+  })
+
+  it('users verify, sessions and delete', async () => {
+    const env = database()
+    await cli(['users', 'create', 'eve@example.com'], { env, stdin: 'a long enough password' })
+    expect((await cli(['users', 'verify', 'EVE@example.com'], { env })).out).toBe(
+      'Verified eve@example.com\n',
+    )
+    const listed = JSON.parse((await cli(['users', 'list', '--json'], { env })).out) as {
+      email_verified: boolean
+    }[]
+    expect(listed[0]!.email_verified).toBe(true)
+    expect((await cli(['users', 'sessions', 'eve@example.com'], { env })).out).toBe('No sessions.\n')
+
+    // A login through the server the CLI's database belongs to shows up, and deleting ends it.
+    const server = await startServer({ databaseUrl: env.DATABASE_URL! }, { cwd: folder.dir })
+    try {
+      const login = await server.client.login('eve@example.com', 'a long enough password', {
+        headers: { 'user-agent': 'CliTest/1.0' },
+        from: '198.51.100.23',
+      })
+      expect(login.status).toBe(200)
+      const sessions = JSON.parse(
+        (await cli(['users', 'sessions', 'eve@example.com', '--json'], { env })).out,
+      ) as {
+        id: string
+        user_agent: string
+        address: string
+      }[]
+      expect(sessions).toEqual([
+        expect.objectContaining({
+          id: claimsOf(login.body.access_token).fam,
+          user_agent: 'CliTest/1.0',
+          address: '198.51.100.0/24',
+        }),
+      ])
+      const table = (await cli(['users', 'sessions', 'eve@example.com'], { env })).out
+      expect(table).toMatch(/^ID\s+CREATED\s+LAST USED\s+ADDRESS\s+USER AGENT\n/)
+      expect(table).toContain('198.51.100.0/24  CliTest/1.0')
+
+      expect((await cli(['users', 'delete', 'eve@example.com'], { env })).out).toBe(
+        'Deleted eve@example.com\n',
+      )
+      // Its tokens are refused at once, and the address is free again.
+      expect((await server.client.get('/auth/me', { token: login.body.access_token })).body.code).toBe(
+        'TOKEN_REVOKED',
+      )
+      expect(JSON.parse((await cli(['users', 'list', '--json'], { env })).out)).toEqual([])
+      expect((await cli(['users', 'delete', 'eve@example.com'], { env })).err).toBe(
+        'latchkey: no user with email eve@example.com\n',
+      )
+      expect((await cli(['users', 'sessions'], { env })).code).toBe(2)
+    } finally {
+      await server.close()
+    }
   })
 
   it('token create, inspect and verify', async () => {

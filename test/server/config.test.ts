@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseDurationMs } from '../../src/index.js'
+import { emailProblem, normalizeEmail, PasswordHasher, passwordLength } from '../../src/login/index.js'
 import {
   OWASP_ARGON2,
   parseConfig,
@@ -12,8 +13,6 @@ import {
   settingsFromFlags,
   sqlitePath,
 } from '../../src/server/config.js'
-import { emailProblem, normalizeEmail } from '../../src/server/email.js'
-import { PasswordHasher, passwordLength } from '../../src/server/passwords.js'
 
 describe('server configuration', () => {
   it('has the documented defaults', () => {

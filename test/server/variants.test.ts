@@ -6,9 +6,9 @@ import { chmodSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseOptions } from '@node-rs/argon2'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { PasswordHasher } from '../../src/login/index.js'
 import { buildServer } from '../../src/server/app.js'
 import { parseConfig, type RawSettings } from '../../src/server/config.js'
-import { PasswordHasher } from '../../src/server/passwords.js'
 import { claimsOf, fresh, type Reply, startServer, type TestServer, type TokenBody } from './harness.js'
 import { runCliCaptured, tempDir } from './helpers.js'
 
@@ -35,7 +35,7 @@ async function server(settings: RawSettings): Promise<TestServer> {
 
 async function userOn(s: TestServer, password = PASSWORD) {
   const who = fresh()
-  expect((await s.client.signup(who.email, password)).status).toBe(201)
+  expect((await s.client.signup(who.email, password)).status).toBe(202)
   const login = await s.client.login(who.email, password, { from: who.from })
   expect(login.status).toBe(200)
   return { ...who, login, access: login.body.access_token, refresh: login.body.refresh_token }
@@ -261,7 +261,7 @@ describe('password hashes', () => {
   it('answers an unknown email in about the time of a wrong password (OWASP parameters)', async () => {
     const s = await server({ argon2: 'm=19456,t=2,p=1', loginMaxFailures: '100' })
     const who = fresh()
-    expect((await s.client.signup(who.email, PASSWORD)).status).toBe(201)
+    expect((await s.client.signup(who.email, PASSWORD)).status).toBe(202)
     const time = async (email: string) => {
       const start = performance.now()
       const reply = await s.client.login(email, 'not the password', { from: who.from })

@@ -56,7 +56,7 @@ describe('JSON bodies', () => {
     const { client } = server
     const { email } = fresh('wire')
     const signup = await client.signup(email, 'correct horse battery')
-    expect(signup.status).toBe(201)
+    expect(signup.status).toBe(202)
     expectJsonLine(signup, 'signup')
     const login = await client.login(email, 'correct horse battery')
     expectJsonLine(login, 'login (a response schema)')

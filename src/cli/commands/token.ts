@@ -2,11 +2,11 @@
  * `latchkey token create|inspect|verify`: tokens from the command line, with the server's keys.
  */
 import { type AuthContext, isAuthError, type RevocationStore } from '../../index.js'
+import { normalizeEmail } from '../../login/index.js'
+import type { KyselyLoginStore } from '../../login/kysely/index.js'
 import { durationProblem, parseDuration, type ServerConfig } from '../../server/config.js'
-import type { User, UsersRepository } from '../../server/db/users.js'
-import { normalizeEmail } from '../../server/email.js'
 import { loadServerKeys } from '../../server/keys.js'
-import { type Backends, createServerAuth, openBackends } from '../../server/services.js'
+import { type Backends, createServerAuth, openBackends, type User } from '../../server/services.js'
 import { CliError, usage } from '../errors.js'
 import type { CliIO } from '../io.js'
 import { print } from '../io.js'
@@ -165,7 +165,7 @@ async function openForCheck(config: ServerConfig, io: CliIO, creating: boolean):
 
 /** The user `token create` signs for: found by email or id, and active, unless --force (ids only). */
 async function signableUser(
-  users: UsersRepository,
+  users: KyselyLoginStore,
   identity: string,
   force: boolean,
 ): Promise<Pick<User, 'id'>> {
@@ -194,7 +194,7 @@ async function signableUser(
 }
 
 // `token create --force` with a user id signs without opening the database; these are never called then.
-function unavailableUsers(): Pick<UsersRepository, 'findById'> {
+function unavailableUsers(): Pick<KyselyLoginStore, 'findById'> {
   return {
     findById: async () => {
       throw new Error('no database opened')

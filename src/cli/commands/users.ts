@@ -1,16 +1,18 @@
 /**
- * `latchkey users create|list|disable|enable`: account administration against the server's database.
+ * `latchkey users create|list|disable|enable|verify|sessions|delete`: account administration against
+ * the server's database.
  */
 
-import { EmailTakenError } from '../../server/db/users.js'
-import { emailProblem, normalizeEmail } from '../../server/email.js'
 import {
+  EmailTakenError,
+  emailProblem,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
+  normalizeEmail,
   PasswordHasher,
   passwordLength,
-} from '../../server/passwords.js'
-import { longestTokenMs, openBackends } from '../../server/services.js'
+} from '../../login/index.js'
+import { type Backends, longestTokenMs, openBackends } from '../../server/services.js'
 import { CliError, usage } from '../errors.js'
 import type { CliIO } from '../io.js'
 import { print, promptHidden, readAll } from '../io.js'
@@ -27,8 +29,22 @@ export const USERS_HELP = `Usage:
       Refuses the account's logins and tokens; its current tokens are revoked.
   latchkey users enable <email>
       Lets the account log in again.
+  latchkey users verify <email>
+      Marks the email address verified (as its verification link would).
+  latchkey users sessions <email> [--json]
+      Lists the account's logins (created, last used, user agent, coarse address).
+  latchkey users delete <email>
+      Deletes the account: its tokens are revoked, its sessions and mailed links forgotten.
 ${SETTINGS_NOTE}
 `
+
+const COMMANDS = ['create', 'list', 'disable', 'enable', 'verify', 'sessions', 'delete']
+
+/** Revokes every token of a user issued before now, on every instance. */
+async function revokeAll(backends: Backends, config: Parameters<typeof longestTokenMs>[0], id: string) {
+  const now = Date.now()
+  await backends.store.revokeIdentity(id, now, now + longestTokenMs(config))
+}
 
 async function readPassword(io: CliIO): Promise<string> {
   if (io.stdin.isTTY) {
@@ -53,7 +69,7 @@ export async function users(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(USERS_HELP)
     return values.help ? 0 : 2
   }
-  if (!['create', 'list', 'disable', 'enable'].includes(sub)) throw usage(`unknown users command "${sub}"`)
+  if (!COMMANDS.includes(sub)) throw usage(`unknown users command "${sub}"`)
   if (extra !== undefined || (sub === 'list' && arg !== undefined))
     throw usage(`unexpected argument "${extra ?? arg}"`)
   if (sub !== 'list' && arg === undefined) throw usage(`users ${sub} needs an email`)
@@ -99,6 +115,7 @@ export async function users(args: string[], io: CliIO): Promise<number> {
               email: u.email,
               name: u.name,
               active: u.active,
+              email_verified: u.emailVerifiedAt !== null,
               created_at: new Date(u.createdAt).toISOString(),
             })),
             null,
@@ -111,39 +128,93 @@ export async function users(args: string[], io: CliIO): Promise<number> {
         print(io, 'No users.')
         return 0
       }
-      const rows = [
-        ['EMAIL', 'NAME', 'ACTIVE', 'CREATED', 'ID'],
+      table(io, [
+        ['EMAIL', 'NAME', 'ACTIVE', 'VERIFIED', 'CREATED', 'ID'],
         ...list.map((u) => [
           u.email,
           u.name ?? '',
           u.active ? 'yes' : 'no',
+          u.emailVerifiedAt === null ? 'no' : 'yes',
           new Date(u.createdAt).toISOString(),
           u.id,
         ]),
-      ]
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-      for (const row of rows)
-        print(
-          io,
-          row
-            .map((cell, i) => cell.padEnd(widths[i]!))
-            .join('  ')
-            .trimEnd(),
-        )
+      ])
+      return 0
+    }
+    const user = await repo.findByEmail(email)
+    if (!user) throw new CliError(`no user with email ${email}`)
+    if (sub === 'verify') {
+      await repo.markEmailVerified(user.id, user.email, Date.now())
+      print(io, `Verified ${user.email}`)
+      return 0
+    }
+    if (sub === 'sessions') {
+      const now = Date.now()
+      const sessions = []
+      for (const session of await repo.listSessions(user.id, now)) {
+        const ref = {
+          jti: '',
+          sub: user.id,
+          family: session.id,
+          issuedAt: session.issuedAt,
+          expiresAt: session.expiresAt,
+        }
+        if (!(await backends.store.isRevoked(ref))) sessions.push(session)
+      }
+      const iso = (ms: number) => new Date(ms).toISOString()
+      if (values.json) {
+        const view = sessions.map((s) => ({
+          id: s.id,
+          created_at: iso(s.createdAt),
+          last_used_at: iso(s.lastUsedAt),
+          user_agent: s.userAgent,
+          address: s.address,
+        }))
+        print(io, JSON.stringify(view, null, 2))
+      } else if (sessions.length === 0) print(io, 'No sessions.')
+      else
+        table(io, [
+          ['ID', 'CREATED', 'LAST USED', 'ADDRESS', 'USER AGENT'],
+          ...sessions.map((s) => [
+            s.id,
+            iso(s.createdAt),
+            iso(s.lastUsedAt),
+            s.address ?? '',
+            s.userAgent ?? '',
+          ]),
+        ])
+      return 0
+    }
+    if (sub === 'delete') {
+      // Revocation first: if the store is down, nothing is deleted and the command can be run again.
+      await revokeAll(backends, config, user.id)
+      await repo.deleteSessions(user.id)
+      await repo.deleteTokens(user.id)
+      await repo.delete(user.id)
+      print(io, `Deleted ${user.email}`)
       return 0
     }
     const active = sub === 'enable'
-    const user = await repo.setActive(email, active)
-    if (!user) throw new CliError(`no user with email ${email}`)
-    if (!active) {
-      // Disabled users are refused anyway (isActive); revoking too means enabling the account
-      // later does not bring its old sessions back.
-      const now = Date.now()
-      await backends.store.revokeIdentity(user.id, now, now + longestTokenMs(config))
-    }
+    await repo.setActive(user.id, active)
+    // Disabled users are refused anyway (isActive); revoking too means enabling the account later
+    // does not bring its old sessions back.
+    if (!active) await revokeAll(backends, config, user.id)
     print(io, `${active ? 'Enabled' : 'Disabled'} ${user.email}`)
     return 0
   } finally {
     await backends.close()
   }
+}
+
+/** Prints rows as aligned columns. */
+function table(io: CliIO, rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  for (const row of rows)
+    print(
+      io,
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
 }

@@ -7,15 +7,16 @@ import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
+import { type LoginSchema, migrateLogin } from '../../login/kysely/index.js'
 import { sqlitePath } from '../config.js'
 import { withDeadline } from '../deadline.js'
 import { deadlinePool } from './deadline-pool.js'
-import { migrateToLatest } from './migrations.js'
-import type { ServerSchema } from './schema.js'
+
+export { isUniqueViolation } from '../../login/kysely/index.js'
 
 /** An open database: the query layer, which engine it is, and how to check and close it. */
 export interface ServerDatabase {
-  db: Kysely<ServerSchema>
+  db: Kysely<LoginSchema>
   dialect: 'sqlite' | 'postgres'
   /** PostgreSQL's current schema (from the URL's search_path), undefined for SQLite. */
   schema: string | undefined
@@ -67,7 +68,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     if (path !== ':memory:') file.pragma('journal_mode = WAL')
     file.pragma(`busy_timeout = ${Math.round(writeTimeoutMs)}`)
     file.pragma('synchronous = NORMAL')
-    const db = new Kysely<ServerSchema>({ dialect: new SqliteDialect({ database: file }) })
+    const db = new Kysely<LoginSchema>({ dialect: new SqliteDialect({ database: file }) })
     let closed = false
     return {
       db,
@@ -76,7 +77,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
       async ping() {
         await sql`select 1`.execute(db)
       },
-      migrate: () => migrateToLatest(db as unknown as Kysely<unknown>),
+      migrate: () => migrateLogin(db),
       async close() {
         if (closed) return
         closed = true
@@ -102,7 +103,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   pool.on('error', (error) => options.onPoolError?.(error))
   const deadlines = { readMs: readTimeoutMs, writeMs: writeTimeoutMs }
   const timed = deadlinePool(pool, deadlines, acquireTimeoutMs)
-  const db = new Kysely<ServerSchema>({ dialect: new PostgresDialect({ pool: timed }) })
+  const db = new Kysely<LoginSchema>({ dialect: new PostgresDialect({ pool: timed }) })
   let schema: string
   try {
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)
@@ -124,7 +125,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     async migrate() {
       timed.deadlines = { readMs: MIGRATION_MS, writeMs: MIGRATION_MS }
       try {
-        return await migrateToLatest(db as unknown as Kysely<unknown>, { schema })
+        return await migrateLogin(db, { schema })
       } finally {
         timed.deadlines = deadlines
       }
@@ -136,11 +137,4 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
       await withDeadline(db.destroy(), writeTimeoutMs, 'database close').catch(() => {})
     },
   }
-}
-
-/** Whether an error is a unique-constraint violation (PostgreSQL 23505, SQLite CONSTRAINT_UNIQUE). */
-export function isUniqueViolation(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false
-  const code = (error as { code?: unknown }).code
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
 }

@@ -10,6 +10,8 @@
  *   out) while a refresh cookie exists is retried once after POST /auth/refresh.
  * - A login whose cookies did not come back (Secure cookies on a plain-HTTP page that is not
  *   localhost: the browser drops them, and the next call answers TOKEN_MISSING) shows why.
+ * - Links from mail land here: `#reset-password=TOKEN` opens the new-password form,
+ *   `#verify-email=TOKEN` confirms the address at once. The token leaves the address bar first.
  *
  * Plain ES module, no inline code and no innerHTML, so a strict Content-Security-Policy applies.
  */
@@ -19,7 +21,15 @@ const CSRF_ACCESS = 'csrf_access_token'
 const CSRF_REFRESH = 'csrf_refresh_token'
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** Routes never retried after a refresh: they take no access token, or are the refresh itself. */
-const NO_RETRY = new Set(['/auth/signup', '/auth/login', '/auth/refresh'])
+const NO_RETRY = new Set([
+  '/auth/signup',
+  '/auth/login',
+  '/auth/refresh',
+  '/auth/password/forgot',
+  '/auth/password/reset',
+  '/auth/email/verify',
+  '/auth/email/resend',
+])
 const RETRY_CODES = new Set(['TOKEN_EXPIRED', 'TOKEN_MISSING'])
 const REMEMBER_KEY = 'latchkey-demo:remember'
 const LOG_LIMIT = 60
@@ -43,6 +53,8 @@ const state = {
   user: null,
   /** @type {{ current_password: string, new_password: string } | null} */
   pendingPassword: null,
+  /** The token of a password reset link this page was opened with. */
+  resetToken: '',
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -187,6 +199,7 @@ function forgetSession(message) {
   byId('fresh-form').hidden = true
   renderToken()
   renderUser(message)
+  byId('sessions').replaceChildren()
 }
 
 async function refresh(note) {
@@ -416,7 +429,7 @@ onSubmit('signup-form', async () => {
     ...(name ? { name } : {}),
   })
   if (result.ok) {
-    say('signup-result', `Account created for ${result.data.user?.email ?? email}. Now log in.`, 'ok')
+    say('signup-result', `${result.data.msg ?? 'Sign-up received.'}`, 'ok')
     input('signup-password').value = ''
     if (!input('login-email').value) input('login-email').value = email
     input('login-password').focus()
@@ -550,6 +563,114 @@ onSubmit('fresh-form', async () => {
   await changePassword()
 })
 
+onSubmit('forgot-form', async () => {
+  const result = await api('POST', '/auth/password/forgot', { email: input('forgot-email').value.trim() })
+  say('forgot-result', result.ok ? result.data.msg : failure(result), result.ok ? 'ok' : 'bad')
+})
+
+onSubmit('reset-form', async () => {
+  const result = await api('POST', '/auth/password/reset', {
+    token: state.resetToken,
+    new_password: input('reset-password').value,
+  })
+  if (result.ok) {
+    input('reset-password').value = ''
+    state.resetToken = ''
+    byId('reset-form').hidden = true
+    forgetSession('Password reset: every session was logged out. Log in with the new password.')
+    say('reset-result', result.data.msg, 'ok')
+  } else {
+    say('reset-result', failure(result), 'bad')
+  }
+})
+
+/** @param {string} iso */
+const when = (iso) => new Date(iso).toLocaleString()
+
+/** The sessions list, drawn with DOM nodes (never innerHTML: user agents are the client's text). */
+function renderSessions(list) {
+  const items = list.map((session) => {
+    const item = document.createElement('li')
+    item.dataset.session = session.id
+    item.dataset.current = String(session.current)
+    const agent = document.createElement('span')
+    agent.className = 'agent'
+    agent.textContent = `${session.user_agent ?? 'Unknown device'}${session.current ? ' (this session)' : ''}`
+    const detail = document.createElement('span')
+    detail.className = 'when'
+    detail.textContent = [
+      `since ${when(session.created_at)}`,
+      `last used ${when(session.last_used_at)}`,
+      session.address ?? '',
+    ]
+      .filter(Boolean)
+      .join(' · ')
+    const end = document.createElement('button')
+    end.type = 'button'
+    end.className = session.current ? 'danger' : 'secondary'
+    end.textContent = session.current ? 'Log out' : 'End'
+    end.dataset.end = session.id
+    item.append(agent, detail, end)
+    return item
+  })
+  byId('sessions').replaceChildren(...items)
+}
+
+async function loadSessions() {
+  const result = await api('GET', '/auth/sessions')
+  if (result.ok) renderSessions(result.data.sessions)
+  else if (result.status === 401) forgetSession(`Not signed in (${result.data.code ?? result.status}).`)
+  return result
+}
+
+onClick('btn-sessions', async () => {
+  const result = await loadSessions()
+  say(
+    'sessions-result',
+    result.ok ? `${result.data.sessions.length} active session(s).` : failure(result),
+    result.ok ? 'ok' : 'bad',
+  )
+})
+
+byId('sessions').addEventListener('click', async (event) => {
+  const button = /** @type {HTMLElement} */ (event.target).closest('button[data-end]')
+  if (!(button instanceof HTMLButtonElement)) return
+  button.disabled = true
+  try {
+    const id = button.dataset.end ?? ''
+    const current = button.closest('li')?.dataset.current === 'true'
+    const result = await api('DELETE', `/auth/sessions/${encodeURIComponent(id)}`)
+    if (result.ok && current) forgetSession('This session was ended: its tokens are revoked everywhere.')
+    else if (result.ok) await loadSessions()
+    say('sessions-result', result.ok ? 'Session ended.' : failure(result), result.ok ? 'ok' : 'bad')
+  } finally {
+    button.disabled = false
+    actionDone()
+  }
+})
+
+/** The page was opened from a mailed link: take its token out of the address bar, then use it. */
+async function followMailLink() {
+  const params = new URLSearchParams(location.hash.slice(1))
+  const reset = params.get('reset-password')
+  const verify = params.get('verify-email')
+  if (!reset && !verify) return
+  history.replaceState(null, '', location.pathname + location.search)
+  const banner = byId('link-banner')
+  if (reset) {
+    state.resetToken = reset
+    byId('reset-card').hidden = false
+    byId('reset-form').hidden = false
+    input('reset-password').focus()
+    return
+  }
+  const result = await api('POST', '/auth/email/verify', { token: verify })
+  banner.textContent = result.ok ? 'Email address verified. Thank you!' : failure(result)
+  banner.dataset.tone = result.ok ? 'ok' : 'bad'
+  banner.hidden = false
+  actionDone()
+}
+
 byId('btn-clear-log').addEventListener('click', () => byId('log').replaceChildren())
 
 // ---------------------------------------------------------------------------------------------
@@ -563,5 +684,7 @@ setInterval(() => {
   renderCookies()
 }, 250)
 document.documentElement.dataset.ready = 'true'
+void followMailLink()
+window.addEventListener('hashchange', () => void followMailLink())
 // Cookies from an earlier visit ("remember me"): find out who they belong to.
 if (readCookie(CSRF_ACCESS) !== undefined || readCookie(CSRF_REFRESH) !== undefined) void whoAmI()

@@ -7,7 +7,23 @@
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { type Algorithm, hash, parseOptions, verify } from '@node-rs/argon2'
-import type { Argon2Params } from './config.js'
+
+/** argon2id cost parameters. */
+export interface Argon2Params {
+  /** Memory in KiB. */
+  memoryCost: number
+  /** Passes. */
+  timeCost: number
+  /** Lanes. */
+  parallelism: number
+}
+
+/** OWASP's argon2id recommendation (Password Storage Cheat Sheet): m=19 MiB, t=2, p=1. */
+export const OWASP_ARGON2: Readonly<Argon2Params> = Object.freeze({
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+})
 
 /** Shortest password accepted at signup and password change (OWASP ASVS 2.1.1). */
 export const MIN_PASSWORD_LENGTH = 8
@@ -17,7 +33,7 @@ export const MAX_PASSWORD_LENGTH = 1024
 // The package declares its enums `const`, which isolated modules cannot read; 2 is Argon2id.
 const ARGON2ID = 2 as Algorithm
 
-/** Too many hashes are waiting: the server answers 503 with Retry-After. */
+/** Too many hashes are waiting: the login API answers 503 `SERVER_BUSY` with Retry-After. */
 export class HasherBusyError extends Error {
   constructor() {
     super('Too many password checks in progress')
@@ -49,16 +65,28 @@ export function passwordLength(password: string): number {
 }
 
 /**
- * Hashes and verifies passwords with argon2id.
+ * Hashes and verifies passwords with argon2id (PHC strings, `$argon2id$v=19$m=...`).
+ *
+ * - **Off the event loop**: each hash runs on libuv's thread pool.
+ * - **Bounded**: at most `concurrency` hashes at once (default: the CPUs, at most the pool size less
+ *   one); up to `maxQueue` more wait, and beyond that `hash`/`verify` reject with
+ *   {@link HasherBusyError} at once (the login API answers 503 `SERVER_BUSY`).
+ * - **Upgradable**: {@link PasswordHasher.needsRehash} tells a hash made with other parameters (or
+ *   another algorithm) from a current one; the login API rehashes at the next successful login.
+ * - **No enumeration by timing**: {@link PasswordHasher.verifyDummy} spends a real verification for
+ *   an unknown email.
  *
  * Passwords are hashed as their UTF-8 bytes, whole: nothing is trimmed, normalised or truncated,
  * and a NUL character is an ordinary byte (the binding takes a length, not a C string).
  *
  * @example
  * ```ts
- * const hasher = new PasswordHasher(OWASP_ARGON2)
+ * import { PasswordHasher } from 'latchkey/login'
+ *
+ * const hasher = new PasswordHasher() // OWASP's m=19456 KiB, t=2, p=1
  * const stored = await hasher.hash('correct horse battery staple')
  * await hasher.verify(stored, 'correct horse battery staple') // true
+ * if (hasher.needsRehash(stored)) await saveHash(await hasher.hash(password))
  * ```
  */
 export class PasswordHasher {
@@ -69,7 +97,7 @@ export class PasswordHasher {
   readonly #waiting: (() => void)[] = []
   #dummy: Promise<string> | undefined
 
-  constructor(params: Argon2Params, options: PasswordHasherOptions = {}) {
+  constructor(params: Argon2Params = OWASP_ARGON2, options: PasswordHasherOptions = {}) {
     this.params = Object.freeze({ ...params })
     this.#concurrency = options.concurrency ?? defaultConcurrency()
     this.#maxQueue = options.maxQueue ?? 1_000
