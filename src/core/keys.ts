@@ -228,9 +228,12 @@ export class KeySet {
   private readonly byKid = new Map<string, LoadedKey>()
   private readonly byAlgorithm = new Map<Algorithm, LoadedKey[]>()
 
-  constructor(configs: KeyConfig | readonly KeyConfig[], options: { allowMixedAlgorithms?: boolean } = {}) {
+  constructor(
+    configs: KeyConfig | readonly KeyConfig[],
+    options: { allowMixedAlgorithms?: boolean; allowEmpty?: boolean } = {},
+  ) {
     const list = Array.isArray(configs) ? configs : [configs as KeyConfig]
-    if (list.length === 0) throw new ConfigError('keys: configure at least one key')
+    if (list.length === 0 && !options.allowEmpty) throw new ConfigError('keys: configure at least one key')
     this.keys = list.map((c, i) => loadKey(c, list.length > 1 ? `keys[${i}]` : 'keys'))
     for (const k of this.keys) {
       if (k.kid !== undefined) {
