@@ -100,6 +100,8 @@ export interface IssuerRegistry {
   readonly firstParty: boolean
   /** Verified tokens of trusted issuers, by their exact text. */
   readonly cache: VerifiedTokenCache | undefined
+  /** The key each cached token was verified with: a hit counts only while its issuer still has that key. */
+  readonly verifiedWith: WeakMap<object, LoadedKey>
   /** Scopes and revocation references, once per verified claims object. */
   readonly scopes: WeakMap<object, readonly string[]>
   readonly refs: WeakMap<object, TokenRef>
@@ -202,6 +204,7 @@ export function createIssuerRegistry(
     byIssuer,
     firstParty,
     cache: config.verifiedTokenCache ? new VerifiedTokenCache(config.verifiedTokenCache) : undefined,
+    verifiedWith: new WeakMap(),
     scopes: new WeakMap(),
     refs: new WeakMap(),
   }
@@ -266,21 +269,23 @@ export function verifyIssued(
   mayWait: boolean,
 ): MaybePromise<DecodedToken<object>> {
   const registry = deps.issuers!
-  const fp = registry.cache ? fingerprint(jws.token) : 0
-  const cached = registry.cache?.get(jws.token, fp)
-  if (cached) {
-    checkTime(trusted, cached.claims as unknown as Record<string, unknown>, options, now)
-    return checkIssuedType(cached, options)
-  }
   const { header } = jws
   if (!trusted.algorithms.has(header.alg)) throw invalid('algorithm not allowed')
   if (trusted.profile === 'rfc9068' ? !isAccessTokenType(header.typ) : isProofType(header.typ))
     throw invalid('typ must be at+jwt (RFC 9068 access token)')
+  // The key is asked for even when the token is cached: a provider's keys change, and a token whose
+  // key has left the set must stop passing (the key source answers from memory, synchronously).
   let key: MaybePromise<LoadedKey | undefined>
   try {
     key = adopt(trusted.keys.key(header))
   } catch (err) {
     return unavailable(trusted, err)
+  }
+  const fp = registry.cache ? fingerprint(jws.token) : 0
+  const cached = registry.cache?.get(jws.token, fp)
+  if (cached !== undefined && key !== undefined && registry.verifiedWith.get(cached) === key) {
+    checkTime(trusted, cached.claims as unknown as Record<string, unknown>, options, now)
+    return checkIssuedType(cached, options)
   }
   const finish = (loaded: LoadedKey | undefined): DecodedToken<object> => {
     if (loaded === undefined || loaded.algorithm !== header.alg)
@@ -292,6 +297,7 @@ export function verifyIssued(
       claims: payload as unknown as TokenClaims<object>,
       issuer: trusted.issuer,
     }
+    registry.verifiedWith.set(decoded, loaded)
     registry.cache?.set(jws.token, fp, decoded)
     return checkIssuedType(decoded, options)
   }

@@ -165,6 +165,7 @@ export async function startProvider(
     served.set(path, (served.get(path) ?? 0) + 1)
     if (path === '/jwks' && cacheControl !== undefined) {
       const setHeader = res.setHeader.bind(res)
+      setHeader('cache-control', cacheControl)
       res.setHeader = (name, value) =>
         setHeader(name, name.toLowerCase() === 'cache-control' ? cacheControl! : value)
     }
@@ -185,7 +186,9 @@ export async function startProvider(
       authorization: basic(client),
     }
     if (dpop) headers.dpop = await dpopProof(dpop, 'POST', url)
-    const response = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(body) })
+    const send = () => fetch(url, { method: 'POST', headers, body: new URLSearchParams(body) })
+    // A pooled connection the proxy cut (a test took the provider down and back up) fails once.
+    const response = await send().catch(send)
     const json = (await response.json()) as { access_token?: string; error_description?: string }
     if (!json.access_token) throw new Error(`token endpoint: ${response.status} ${JSON.stringify(json)}`)
     return json.access_token
