@@ -32,7 +32,12 @@ afterEach(() => {
 
 /** An auth object trusting `provider`, with a key-set clock the test moves. */
 function setup(options: Partial<OidcIssuerOptions> = {}, target: TestProvider = provider) {
-  const clock = { now: Date.now(), advance: (ms: number) => void (clock.now += ms) }
+  const clock = {
+    now: Date.now(),
+    advance(ms: number) {
+      clock.now += ms
+    },
+  }
   const errors: unknown[] = []
   const issuer = oidcIssuer({
     issuer: target.issuer,
