@@ -273,8 +273,6 @@ export function verifyIssued(
   if (!trusted.algorithms.has(header.alg)) throw invalid('algorithm not allowed')
   if (trusted.profile === 'rfc9068' ? !isAccessTokenType(header.typ) : isProofType(header.typ))
     throw invalid('typ must be at+jwt (RFC 9068 access token)')
-  // The key is asked for even when the token is cached: a provider's keys change, and a token whose
-  // key has left the set must stop passing (the key source answers from memory, synchronously).
   let key: MaybePromise<LoadedKey | undefined>
   try {
     key = adopt(trusted.keys.key(header))
@@ -282,11 +280,6 @@ export function verifyIssued(
     return unavailable(trusted, err)
   }
   const fp = registry.cache ? fingerprint(jws.token) : 0
-  const cached = registry.cache?.get(jws.token, fp)
-  if (cached !== undefined && key !== undefined && registry.verifiedWith.get(cached) === key) {
-    checkTime(trusted, cached.claims as unknown as Record<string, unknown>, options, now)
-    return checkIssuedType(cached, options)
-  }
   const finish = (loaded: LoadedKey | undefined): DecodedToken<object> => {
     if (loaded === undefined || loaded.algorithm !== header.alg)
       throw invalid(header.kid !== undefined ? 'unknown key id or algorithm' : 'no key for this token')
@@ -309,6 +302,39 @@ export function verifyIssued(
     )
   }
   return key.then(finish, (err: unknown) => unavailable(trusted, err))
+}
+
+/**
+ * A provider's token verified before, found by its exact text: its time claims and type are checked
+ * again, and it counts only while its issuer still has the key it was verified with (a provider's
+ * keys change; a token whose key has left the set must stop passing). Undefined when not cached, or
+ * when the key must be fetched again (the full path then waits for it).
+ */
+export function cachedIssued(
+  deps: VerifyDeps,
+  jws: CompactJws,
+  options: VerifyOptions,
+  now: number,
+): DecodedToken<object> | undefined {
+  const registry = deps.issuers!
+  const cached = registry.cache?.get(jws.token, fingerprint(jws.token))
+  if (cached === undefined) return undefined
+  const trusted = registry.byIssuer.get(cached.issuer!)!
+  if (!acceptsIssuer(options.accept, trusted.issuer)) throw invalid('issuer not accepted')
+  let key: LoadedKey | undefined | PromiseLike<LoadedKey | undefined>
+  try {
+    key = trusted.keys.key(jws.header)
+  } catch (err) {
+    return unavailable(trusted, err)
+  }
+  if (key === undefined || key !== registry.verifiedWith.get(cached)) {
+    // A key being fetched: the full path asks again and waits; this answer is nobody's.
+    if (key !== undefined && typeof (key as PromiseLike<unknown>).then === 'function')
+      Promise.resolve(key).catch(() => {})
+    return undefined
+  }
+  checkTime(trusted, cached.claims as unknown as Record<string, unknown>, options, now)
+  return checkIssuedType(cached, options)
 }
 
 function isProofType(typ: unknown): boolean {

@@ -9,7 +9,14 @@ import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awai
 import { decodeBase64url } from '../internal/base64url.js'
 import { familyOf, verifyBytes, verifyHmacText } from './algorithms.js'
 import type { AuthConfig } from './config.js'
-import { acceptsSelf, type IssuerRegistry, routeToken, type TokenSources, verifyIssued } from './issuers.js'
+import {
+  acceptsSelf,
+  cachedIssued,
+  type IssuerRegistry,
+  routeToken,
+  type TokenSources,
+  verifyIssued,
+} from './issuers.js'
 import { type CompactJws, invalid, type JwsCache, parseCompact, parsePayload } from './jws.js'
 import { type KeyConfig, type KeySet, type LoadedKey, loadKey } from './keys.js'
 import type { DecodedToken, TokenClaims, TokenHeader, TokenType } from './types.js'
@@ -109,6 +116,8 @@ function verify(
   const jws = parseCompact(deps.jws, token)
   let payload: Record<string, unknown> | undefined
   if (deps.issuers !== undefined) {
+    const known = cachedIssued(deps, jws, options, now)
+    if (known !== undefined) return known
     // `iss` chooses between the app's own keys and a trusted issuer's, before any key is fetched.
     payload = parsePayload(jws)
     const trusted = routeToken(deps, payload, options)
