@@ -76,16 +76,21 @@ const REMOTE_OPTIONS = [
 export function oidcIssuer(options: OidcIssuerOptions): OidcIssuer {
   if (!options || typeof options !== 'object') throw new ConfigError('oidcIssuer needs an options object')
   const { issuer } = options
-  let url: URL
-  try {
-    url = new URL(issuer)
-  } catch {
-    throw new ConfigError(`oidcIssuer: issuer must be a URL (got ${JSON.stringify(issuer)})`)
+  if (options.jwksUri === undefined) {
+    // Discovery fetches from the issuer URL; with jwksUri the issuer is only compared with `iss`.
+    let url: URL
+    try {
+      url = new URL(issuer)
+    } catch {
+      throw new ConfigError(
+        `oidcIssuer: issuer must be a URL, or give jwksUri (got ${JSON.stringify(issuer)})`,
+      )
+    }
+    if (url.protocol !== 'https:' && !isLoopback(url))
+      throw new ConfigError(
+        'oidcIssuer: issuer must be an https URL (plain http only on localhost / 127.0.0.1)',
+      )
   }
-  if (options.jwksUri === undefined && url.protocol !== 'https:' && !isLoopback(url))
-    throw new ConfigError(
-      'oidcIssuer: issuer must be an https URL (plain http only on localhost / 127.0.0.1)',
-    )
   const rest: Record<string, unknown> = { ...options }
   const remote: Record<string, unknown> = {}
   for (const name of REMOTE_OPTIONS) {

@@ -64,6 +64,13 @@ export interface IssuerOptions {
   /** Claim holding the identity handed to `loadUser`. Default `'sub'`. */
   identityClaim?: string
   /**
+   * Claim holding the audience. Default `'aud'`; Cognito's access tokens have none and name their app
+   * client in `client_id` instead.
+   */
+  audienceClaim?: string
+  /** Claims that must hold exactly these values (Cognito: `{ token_use: 'access' }`). */
+  requireClaims?: Readonly<Record<string, string | number | boolean>>
+  /**
    * Claims that hold the token's scopes, merged into `context.scopes`: names (`'scope'`), dotted paths
    * (`'realm_access.roles'`) or lists of names. Each holds space-separated text or a list of strings.
    * Default `['scope']` (rfc9068) or `['scope', 'scp']` (generic).
@@ -83,6 +90,8 @@ export interface TrustedIssuer {
   readonly algorithms: ReadonlySet<Algorithm>
   readonly leewayMs: number
   readonly identityClaim: string
+  readonly audienceClaim: string
+  readonly requireClaims: readonly (readonly [string, string | number | boolean])[]
   readonly scopePaths: readonly ScopePath[]
   readonly keys: IssuerKeySource
 }
@@ -116,6 +125,8 @@ const KNOWN: ReadonlySet<string> = new Set([
   'algorithms',
   'leeway',
   'identityClaim',
+  'audienceClaim',
+  'requireClaims',
   'scopeClaims',
   'keys',
   'keySource',
@@ -165,6 +176,16 @@ function resolveIssuer(options: IssuerOptions, where: string, defaultLeewayMs: n
   const identityClaim = options.identityClaim ?? 'sub'
   if (typeof identityClaim !== 'string' || identityClaim === '')
     throw new ConfigError(`${where}.identityClaim must be a non-empty string`)
+  const audienceClaim = options.audienceClaim ?? 'aud'
+  if (typeof audienceClaim !== 'string' || audienceClaim === '')
+    throw new ConfigError(`${where}.audienceClaim must be a non-empty string`)
+  const required = options.requireClaims ?? {}
+  if (typeof required !== 'object' || required === null || Array.isArray(required))
+    throw new ConfigError(`${where}.requireClaims must be an object of claim names and values`)
+  const requireClaims = Object.entries(required)
+  for (const [name, value] of requireClaims)
+    if (!['string', 'number', 'boolean'].includes(typeof value))
+      throw new ConfigError(`${where}.requireClaims.${name} must be a string, a number or a boolean`)
   const leewayMs =
     options.leeway === undefined ? defaultLeewayMs : durationMs(options.leeway, `${where}.leeway`)
   if (leewayMs > 300_000) throw new ConfigError(`${where}.leeway is more than 5 minutes`)
@@ -176,6 +197,8 @@ function resolveIssuer(options: IssuerOptions, where: string, defaultLeewayMs: n
     algorithms: new Set(algorithms),
     leewayMs,
     identityClaim,
+    audienceClaim,
+    requireClaims: Object.freeze(requireClaims),
     scopePaths: scopePaths(claims, `${where}.scopeClaims`),
     keys,
   })
@@ -388,7 +411,7 @@ function checkIssuedClaims(
   if (claims.iat === undefined) {
     if (strict) throw invalid('missing iat')
   } else if (!isNumericDate(claims.iat)) throw invalid('iat must be a number')
-  const { aud } = claims
+  const aud = claims[trusted.audienceClaim]
   if (aud === undefined) throw invalid('missing audience')
   if (typeof aud === 'string') {
     if (!trusted.audience.includes(aud)) throw invalid('audience not accepted')
@@ -401,6 +424,8 @@ function checkIssuedClaims(
   optionalString(claims, 'sub', strict)
   optionalString(claims, 'client_id', strict)
   optionalString(claims, 'jti', strict)
+  for (const [name, value] of trusted.requireClaims)
+    if (claims[name] !== value) throw invalid(`${name} not accepted`)
   const { cnf } = claims
   if (cnf !== undefined) {
     if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf)) throw invalid('cnf must be an object')

@@ -185,6 +185,37 @@ describe('the generic profile: scopes where each provider puts them', () => {
     ).toEqual(['profile', 'staff', 'refunds'])
   })
 
+  it('Cognito: no aud (client_id instead), token_use must be access, groups as scopes', async () => {
+    const cognito = auth({
+      issuers: [
+        {
+          issuer: ISSUER,
+          audience: 'app-client-1',
+          keys: KEYS,
+          profile: 'generic',
+          audienceClaim: 'client_id',
+          requireClaims: { token_use: 'access' },
+          scopeClaims: ['scope', 'cognito:groups'],
+        },
+      ],
+    })
+    const claims = {
+      aud: undefined,
+      client_id: 'app-client-1',
+      token_use: 'access',
+      'cognito:groups': ['staff'],
+    }
+    expect(await scopesOf(cognito, claims)).toEqual(['staff'])
+    const idToken = await idpToken({ ...claims, token_use: 'id' }, { typ: 'JWT' })
+    expect(await refusal(cognito.authenticate(makeView({ headers: bearer(idToken) })))).toMatchObject({
+      message: 'Invalid token: token_use not accepted',
+    })
+    const otherClient = await idpToken({ ...claims, client_id: 'app-client-2' }, { typ: 'JWT' })
+    expect(await refusal(cognito.authenticate(makeView({ headers: bearer(otherClient) })))).toMatchObject({
+      message: 'Invalid token: audience not accepted',
+    })
+  })
+
   it('scp as a list; a scope claim of another type refuses the token', async () => {
     expect(await scopesOf(generic(), { scp: ['a', 'b'] })).toEqual(['a', 'b'])
     const bad = await idpToken({ scp: { read: true } }, { typ: 'JWT' })
