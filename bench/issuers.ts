@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline'
 import { nodeRequestView } from '../src/adapters/http.js'
 import { type Auth, createAuth } from '../src/index.js'
 import { oidcIssuer } from '../src/issuers.js'
-import { parseWrk, type Sample } from './http.js'
+import { cpuTimeUs, parseWrk, type Sample } from './http.js'
 import { fmt, interleaved, machine, pct, type Stat, stat, writeJson } from './lib.js'
 
 const AUDIENCE = 'https://api.example.com'
@@ -242,7 +242,10 @@ function wrk(port: number, seconds: number, extra: string[]): Promise<Sample> {
 export interface HttpIssuersResult {
   settings: { rounds: number; seconds: number; alg: Alg }
   /** By mix and mode: requests/s, and the ratio to the bare route (per round). */
-  results: Record<string, Record<string, { name: string; rps: Stat; ratio?: Stat; errors: number }>>
+  results: Record<
+    string,
+    Record<string, { name: string; rps: Stat; ratio?: Stat; cpuUs: Stat; cpuRatio?: Stat; errors: number }>
+  >
 }
 
 export async function runHttpIssuers(
@@ -316,7 +319,9 @@ export async function runHttpIssuers(
       const order = servers.map((_, i) => servers[(i + r) % servers.length]!)
       for (const mix of ['cold', 'hot'] as const) {
         for (const server of order) {
+          const before = cpuTimeUs(server.child.pid)
           const sample = await wrk(server.port, seconds, args[mix])
+          sample.cpuUs = (cpuTimeUs(server.child.pid) - before) / sample.requests
           const id = `${mix} ${server.mode}`
           samples.set(id, [...(samples.get(id) ?? []), sample])
           log(`  round ${r + 1}/${rounds} ${mix} ${NAMES[server.mode].padEnd(28)} ${fmt(sample.rps)} req/s`)
@@ -336,7 +341,14 @@ export async function runHttpIssuers(
       results[mix][mode] = {
         name: NAMES[mode],
         rps: stat(list.map((s) => s.rps)),
-        ...(mode === 'bare' ? {} : { ratio: stat(list.map((s, i) => s.rps / bare[i]!.rps)) }),
+        cpuUs: stat(list.map((s) => s.cpuUs)),
+        ...(mode === 'bare'
+          ? {}
+          : {
+              ratio: stat(list.map((s, i) => s.rps / bare[i]!.rps)),
+              // By the server's CPU time per request: what other processes on the machine do matters less.
+              cpuRatio: stat(list.map((s, i) => bare[i]!.cpuUs / s.cpuUs)),
+            }),
         errors: list.reduce((a, s) => a + s.errors, 0),
       }
     }
@@ -346,17 +358,23 @@ export async function runHttpIssuers(
 
 export function httpIssuersTable(data: HttpIssuersResult): string {
   const lines = [
-    '| mix | guard | requests/s (median) | spread | ÷ bare route (median, min–max) | ÷ latchkey JWKS |',
-    '|---|---|---|---|---|---|',
+    '| mix | guard | requests/s (median) | spread | ÷ bare route (median, min–max) | server CPU µs/request | ÷ bare by CPU | ratio ÷ latchkey JWKS (by CPU) |',
+    '|---|---|---|---|---|---|---|---|',
   ]
   for (const [mix, modes] of Object.entries(data.results)) {
-    const ours = modes['latchkey-jwks']?.ratio?.median
+    const ours = modes['latchkey-jwks']
     for (const r of Object.values(modes)) {
       const ratio = r.ratio
         ? `${r.ratio.median.toFixed(2)} (${r.ratio.min.toFixed(2)}–${r.ratio.max.toFixed(2)})`
         : '1'
-      const vs = r.ratio && ours ? `${(r.ratio.median / ours).toFixed(2)}×` : ''
-      lines.push(`| ${mix} | ${r.name} | ${fmt(r.rps.median)} | ${pct(r.rps.spread)} | ${ratio} | ${vs} |`)
+      const cpu = r.cpuRatio ? r.cpuRatio.median.toFixed(2) : '1'
+      const vs =
+        r.ratio && ours?.ratio && r.cpuRatio && ours.cpuRatio
+          ? `${(r.ratio.median / ours.ratio.median).toFixed(2)}× (${(r.cpuRatio.median / ours.cpuRatio.median).toFixed(2)}×)`
+          : ''
+      lines.push(
+        `| ${mix} | ${r.name} | ${fmt(r.rps.median)} | ${pct(r.rps.spread)} | ${ratio} | ${r.cpuUs.median.toFixed(1)} | ${cpu} | ${vs} |`,
+      )
     }
   }
   return lines.join('\n')
