@@ -67,10 +67,10 @@ export interface GuardOptions {
    * A check of the verified claims for this route; false, a throw or a rejection refuses with
    * CLAIMS_REJECTED (403). Runs after revocation and the scopes, before `loadUser`.
    */
-  claimCheck?: (
-    claims: never,
+  claimCheck?(
+    claims: Readonly<Record<string, unknown>>,
     token: { issuer: string | null; scopes: readonly string[] },
-  ) => boolean | PromiseLike<boolean>
+  ): boolean | PromiseLike<boolean>
   /**
    * Whose tokens this route accepts: `'self'` (the app's own), `'issuers'` (any trusted identity
    * provider), `'any'` (default), or a list of issuer URLs and/or `'self'`. A provider's token that is
@@ -268,7 +268,10 @@ export function authorizeStep(state: GuardState): MaybePromise<Context> {
   let ok: MaybePromise<boolean>
   try {
     ok = adopt(
-      claimCheck(state.claims as never, { issuer: state.trusted?.issuer ?? null, scopes: state.scopes }),
+      claimCheck.call(state.options, state.claims as unknown as Record<string, unknown>, {
+        issuer: state.trusted?.issuer ?? null,
+        scopes: state.scopes,
+      }),
     )
   } catch (err) {
     return claimsRejected(err)
