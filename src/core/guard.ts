@@ -21,24 +21,20 @@ import {
 } from '../errors.js'
 import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awaitable.js'
 import type { RevocationStore } from '../stores/store.js'
+import { authorizeStep } from './authorize.js'
 import { clearingCookies, serializeCookie } from './cookies.js'
 import { checkCsrf } from './csrf.js'
 import { type DpopState, dpopChallenge, dpopStep } from './dpop.js'
 import type { CoreEvents } from './events.js'
-import {
-  issuedScopes,
-  issuedTokenRef,
-  type TokenSources,
-  type TrustedIssuer,
-  trustedIssuerOf,
-} from './issuers.js'
+import type { TokenSources, TrustedIssuer } from './issuers.js'
 import { checkHeaderSyntax, type FoundToken, findToken, locationsFor } from './locations.js'
 import type { TokenLocation } from './options.js'
 import { storeFailure, subOf, tokenRef } from './revocation.js'
-import { requireScopes, resolveScopes, type ScopePath, type ScopeRequirement, scopesOf } from './scopes.js'
+import { type ScopePath, type ScopeRequirement, scopesOf } from './scopes.js'
 import { reissueAccess, type TokenResponseDeps } from './token-response.js'
 import type { AuthContext, DecodedToken, RequestView, TokenClaims, TokenHeader, TokenType } from './types.js'
 import { isFresh, type VerifyDeps, verifyToken } from './verify.js'
+import { checkIssuedToken, issuedTokenRef } from './verify-issued.js'
 
 /** Options of a guard; the same in every adapter. */
 export interface GuardOptions {
@@ -203,33 +199,10 @@ export function checkToken(decoded: DecodedToken<object>, state: GuardState): Gu
 
 const SCOPE_PATHS: readonly ScopePath[] = Object.freeze([Object.freeze(['scope'])])
 
-/**
- * An identity provider's token: CSRF when it came in a cookie; never a refresh token, never fresh
- * (freshness is a password login of this app); its identity and scopes by its issuer's profile.
- */
-function checkIssuedToken(decoded: DecodedToken<object>, state: GuardState): GuardState {
-  const { deps } = state
-  const trusted = trustedIssuerOf(deps, decoded)
-  const claims = decoded.claims as unknown as Record<string, unknown>
-  if (state.found.location === 'cookies') checkCsrf(deps.config, state.view, claims.csrf)
-  if (state.type !== 'access') throw new WrongTokenTypeError(state.type)
-  const sub = claims[trusted.identityClaim] as string
-  if (state.options.fresh) {
-    deps.events.emit('needsFresh', { sub, claims: decoded.claims })
-    throw new FreshTokenRequiredError()
-  }
-  state.header = decoded.header
-  state.claims = decoded.claims
-  state.sub = sub
-  state.trusted = trusted
-  state.scopes = issuedScopes(deps.issuers!, trusted, claims)
-  return state
-}
-
 /** Asks the revocation store (unless skipped); a store that fails refuses with a 503. */
 export function revocationStep(state: GuardState): MaybePromise<Context> {
   const { store, config } = state.deps
-  if (!store || state.options.skipRevocation) return authorizeStep(state)
+  if (!store || state.options.skipRevocation) return join(authorizeStep(state), claimsStep, undefined)
   const ref =
     state.trusted === undefined
       ? tokenRef(config, state.claims)
@@ -257,26 +230,7 @@ function afterRevocation(revoked: boolean, state: GuardState): MaybePromise<Cont
     state.deps.events.emit('tokenRevoked', { sub: state.sub, claims: state.claims })
     throw new TokenRevokedError()
   }
-  return authorizeStep(state)
-}
-
-/** The route's own rules: its required scopes, then its `claimCheck`. */
-export function authorizeStep(state: GuardState): MaybePromise<Context> {
-  const { scopes, claimCheck } = state.options
-  if (scopes !== undefined) requireScopes(state.scopes, resolveScopes(scopes))
-  if (claimCheck === undefined) return claimsStep(state)
-  let ok: MaybePromise<boolean>
-  try {
-    ok = adopt(
-      claimCheck.call(state.options, state.claims as unknown as Record<string, unknown>, {
-        issuer: state.trusted?.issuer ?? null,
-        scopes: state.scopes,
-      }),
-    )
-  } catch (err) {
-    return claimsRejected(err)
-  }
-  return join(ok, afterClaims, state, claimsRejected)
+  return join(authorizeStep(state), claimsStep, undefined)
 }
 
 /** The app's `checkClaims`; false, a throw or a rejection refuses with CLAIMS_REJECTED. */

@@ -9,7 +9,7 @@ import type { RevocationStore } from '../stores/store.js'
 import { clearingCookies, serializeCookie } from './cookies.js'
 import type { CoreEvents } from './events.js'
 import { type CreateTokenOptions, identityOf } from './issue.js'
-import { type IssuerRegistry, issuedTokenRef } from './issuers.js'
+import type { IssuerRegistry } from './issuers.js'
 import { forgetAfter, longestLifetimeMs, storeCall, subOf } from './revocation.js'
 import {
   carriedClaims,
@@ -20,6 +20,7 @@ import {
   type TokenResponseDeps,
 } from './token-response.js'
 import type { AuthContext, TokenClaims } from './types.js'
+import { issuedTokenRef } from './verify-issued.js'
 
 /** Options of `auth.login`. */
 export interface LoginOptions {

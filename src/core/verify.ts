@@ -9,18 +9,12 @@ import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awai
 import { decodeBase64url } from '../internal/base64url.js'
 import { familyOf, verifyBytes, verifyHmacText } from './algorithms.js'
 import type { AuthConfig } from './config.js'
-import {
-  acceptsSelf,
-  cachedIssued,
-  type IssuerRegistry,
-  routeToken,
-  type TokenSources,
-  verifyIssued,
-} from './issuers.js'
+import { acceptsSelf, type IssuerRegistry, routeToken, type TokenSources } from './issuers.js'
 import { type CompactJws, invalid, type JwsCache, parseCompact, parsePayload } from './jws.js'
 import { type KeyConfig, type KeySet, type LoadedKey, loadKey } from './keys.js'
 import type { DecodedToken, TokenClaims, TokenHeader, TokenType } from './types.js'
 import { fingerprint, type VerifiedTokenCache } from './verified-cache.js'
+import { cachedIssued, verifyIssued } from './verify-issued.js'
 
 /** Options of `auth.verifyToken` and `auth.verifyTokenSync`. */
 export interface VerifyOptions {

@@ -6,7 +6,7 @@
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto'
 import * as jose from 'jose'
 import { describe, expect, it } from 'vitest'
-import { normalizeHtu } from '../../src/core/dpop.js'
+import { normalizeHtu } from '../../src/core/dpop-proof.js'
 import {
   type AuthError,
   type AuthOptions,
