@@ -270,7 +270,12 @@ export class KeySet {
 
   /** Whether a key of `alg` may join this verifier (resolved keys): same family unless mixing is allowed. */
   allows(alg: Algorithm): boolean {
-    return this.mixed || this.keys.some((k) => (familyOf(k.algorithm) === 'HS') === (familyOf(alg) === 'HS'))
+    // No configured key (an API of identity providers' tokens): no family to keep apart.
+    return (
+      this.mixed ||
+      this.keys.length === 0 ||
+      this.keys.some((k) => (familyOf(k.algorithm) === 'HS') === (familyOf(alg) === 'HS'))
+    )
   }
 
   /** The public keys as a JWKS document (HS secrets are never published). */
