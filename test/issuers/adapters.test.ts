@@ -1,8 +1,10 @@
 /**
  * Tokens of a real OpenID Connect provider (oidc-provider in process), obtained as clients obtain
  * them, against routes guarded by every adapter: valid, wrong audience, wrong issuer, expired,
- * unknown kid, scopes, claim checks, whose tokens a route accepts, logout, and DPoP (proofs missing,
- * replayed, for another URL or method, by another key; first-party tokens bound at login too).
+ * unknown kid, key rotation at the provider, a provider out of reach on a cold start (503), scopes,
+ * claim checks, whose tokens a route accepts, logout, and DPoP (proofs missing, replayed, for another
+ * URL or method, by another key; first-party tokens bound at login too). The cache's behaviour in
+ * detail (stale keys while the provider is down, Cache-Control, hangs): keys.test.ts.
  */
 import { randomUUID } from 'node:crypto'
 import * as jose from 'jose'
@@ -85,18 +87,18 @@ describe.each(Object.entries(ADAPTERS))('%s: identity-provider tokens', (_name, 
   /** The key set's clock: moved past the cooldown by the tests that need a refetch. */
   let keySkewMs = 0
   const errors: unknown[] = []
+  let trusted: ReturnType<typeof oidcIssuer>
 
   beforeAll(async () => {
+    trusted = oidcIssuer({
+      issuer: provider.issuer,
+      audience: RESOURCE,
+      onError: (e) => errors.push(e),
+      clock: () => Date.now() + keySkewMs,
+    })
     auth = createAuth<User>({
       keys: { secret: SECRET },
-      issuers: [
-        oidcIssuer({
-          issuer: provider.issuer,
-          audience: RESOURCE,
-          onError: (e) => errors.push(e),
-          clock: () => Date.now() + keySkewMs,
-        }),
-      ],
+      issuers: [trusted],
       identify: (user) => user.id,
       revocation: new MemoryRevocationStore({ sweepIntervalMs: 0 }),
       loadUser: (sub, claims) => ({ id: sub, kind: claims.iss === undefined ? 'staff' : 'client' }),
@@ -228,6 +230,56 @@ describe.each(Object.entries(ADAPTERS))('%s: identity-provider tokens', (_name, 
     const reply = await call(app, 'GET', '/orders', { token })
     expect(reply.status).toBe(401)
     expect(reply.body.code).toBe('TOKEN_REVOKED')
+  })
+
+  it('key rotation at the provider: old tokens pass until their key leaves the set', async () => {
+    const [k1, k2] = [provider.keys()[0]!, await newKey('ES256')]
+    const old = await provider.clientCredentials()
+    expect((await call(app, 'GET', '/orders', { token: old })).status).toBe(200)
+    try {
+      await provider.rotate([k2, k1])
+      const fresh = await provider.clientCredentials()
+      keySkewMs += 31_000 // past the cooldown: the new kid may be fetched
+      expect((await call(app, 'GET', '/orders', { token: fresh })).status).toBe(200)
+      expect((await call(app, 'GET', '/orders', { token: old })).status).toBe(200)
+      await provider.rotate([k2])
+      keySkewMs += 11 * 60_000 // past the keys' freshness: refreshed in the background
+      expect((await call(app, 'GET', '/orders', { token: old })).status).toBe(200)
+      await trusted.keySource.ready()
+      const refused = await call(app, 'GET', '/orders', { token: old })
+      expect(refused.status).toBe(401)
+      expect(refused.body.msg).toBe('Invalid token: unknown key id or algorithm')
+      expect((await call(app, 'GET', '/orders', { token: fresh })).status).toBe(200)
+    } finally {
+      await provider.rotate([k1])
+      keySkewMs += 31_000
+    }
+  })
+
+  it('a provider out of reach on a cold start: 503 ISSUER_UNAVAILABLE with Retry-After, not 401', async () => {
+    // Port 9 (discard) on 127.0.0.1: nothing listens, the connection is refused at once.
+    const down = 'http://127.0.0.1:9'
+    const coldAuth = createAuth<User>({ issuers: [oidcIssuer({ issuer: down, audience: RESOURCE })] })
+    const cold = await start(coldAuth)
+    try {
+      const key = await newKey('ES256')
+      const now = Math.floor(Date.now() / 1000)
+      const token = await new jose.SignJWT({ sub: 'svc', client_id: 'svc', jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: key.kid })
+        .setIssuer(down)
+        .setAudience(RESOURCE)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(await jose.importJWK(key, 'ES256'))
+      for (let i = 0; i < 2; i++) {
+        const reply = await call(cold, 'GET', '/orders', { token })
+        expect(reply.status).toBe(503)
+        expect(reply.body.code).toBe('ISSUER_UNAVAILABLE')
+        expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0)
+      }
+    } finally {
+      await cold.close()
+    }
   })
 
   describe('DPoP-bound tokens', () => {
