@@ -97,7 +97,7 @@ export function oidcIssuer(options: OidcIssuerOptions): OidcIssuer {
     if (rest[name] !== undefined) remote[name] = rest[name]
     delete rest[name]
   }
-  const location = options.jwksUri === undefined ? { issuer } : { jwksUri: options.jwksUri }
+  const location = options.jwksUri === undefined ? { issuer } : { jwksUri: options.jwksUri, issuer }
   return {
     ...(rest as unknown as Omit<IssuerOptions, 'keys' | 'keySource'>),
     keySource: new RemoteKeySet(location, remote as RemoteKeySetOptions),

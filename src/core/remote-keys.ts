@@ -47,8 +47,8 @@ export interface RemoteKeySetOptions {
   clock?: () => number
 }
 
-/** Where the JWK Set is: its URL, or the issuer whose metadata says. */
-export type KeySetLocation = { jwksUri: string } | { issuer: string }
+/** Where the JWK Set is: its URL (and whose it is, for errors), or the issuer whose metadata says. */
+export type KeySetLocation = { jwksUri: string; issuer?: string } | { issuer: string }
 
 /** What a remote key set can tell about itself (for readiness probes and logs). */
 export interface RemoteKeySetStatus {
@@ -207,7 +207,7 @@ export class RemoteKeySet implements IssuerKeySource {
 
   #unavailable = (error: unknown): never => {
     if (error instanceof AuthError) throw error
-    const issuer = 'issuer' in this.#location ? this.#location.issuer : (this.#jwksUri?.href ?? '')
+    const issuer = this.#location.issuer ?? this.#jwksUri?.href ?? ''
     const seconds = Math.max(1, Math.ceil((this.#attemptedAt + this.#cooldownMs - this.#clock()) / 1000))
     throw new IssuerUnavailableError(issuer, { cause: error, headers: { 'retry-after': String(seconds) } })
   }

@@ -51,8 +51,9 @@ export function verifyIssued(
   const registry = deps.issuers!
   const { header } = jws
   if (!trusted.algorithms.has(header.alg)) throw invalid('algorithm not allowed')
-  if (trusted.profile === 'rfc9068' ? !isAccessTokenType(header.typ) : isProofType(header.typ))
+  if (trusted.profile === 'rfc9068' && !isAccessTokenType(header.typ))
     throw invalid('typ must be at+jwt (RFC 9068 access token)')
+  if (isProofType(header.typ)) throw invalid('a DPoP proof is not an access token')
   let key: MaybePromise<LoadedKey | undefined>
   try {
     key = adopt(trusted.keys.key(header))

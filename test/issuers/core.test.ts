@@ -231,6 +231,7 @@ describe('the generic profile: scopes where each provider puts them', () => {
     const proofTyp = await idpToken({}, { typ: 'dpop+jwt' })
     expect(await refusal(g.authenticate(makeView({ headers: bearer(proofTyp) })))).toMatchObject({
       code: 'TOKEN_INVALID',
+      message: 'Invalid token: a DPoP proof is not an access token',
     })
   })
 })
