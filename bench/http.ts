@@ -155,7 +155,7 @@ export function parseWrk(text: string): Sample {
 const TICK_US = 1e6 / 100 // USER_HZ is 100 on Linux
 
 /** CPU time (user + system) a process has used so far, in µs; NaN without /proc. */
-function cpuTimeUs(pid: number | undefined): number {
+export function cpuTimeUs(pid: number | undefined): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after the command name (which may contain spaces): utime and stime are 14 and 15.

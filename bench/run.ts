@@ -5,18 +5,20 @@
  *
  * Knobs (environment):
  * - BENCH_QUICK=1: a short run to check that everything works (about 1.5 minutes; rough numbers).
- * - BENCH_ONLY=micro,guard,http,login,revocation: run only these parts.
+ * - BENCH_ONLY=micro,guard,http,login,revocation,issuers: run only these parts.
  * - BENCH_MICRO_ROUNDS, BENCH_MICRO_MS: micro rounds and milliseconds per round.
  * - BENCH_GUARD_ROUNDS, BENCH_GUARD_MS: the same for the in-process guard comparison.
  * - BENCH_HTTP_ROUNDS, BENCH_HTTP_SECONDS, BENCH_HTTP_WARMUP: HTTP rounds, wrk seconds, warm-up seconds.
  * - BENCH_LOGIN_SECONDS: seconds per login measurement.
  * - BENCH_REVOCATION_ROUNDS, BENCH_REVOCATION_MS, BENCH_REVOCATION_ENTRIES: revocation rounds and size.
+ * - BENCH_ISSUERS_ROUNDS, BENCH_ISSUERS_MS, BENCH_ISSUERS_HTTP_ROUNDS, BENCH_ISSUERS_SECONDS: identity-provider tokens.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { guardTable, runGuard } from './guard.js'
 import { type ConfigResult, type HttpResult, httpSummary, httpTable, runHttp } from './http.js'
+import { httpIssuersTable, inProcessTable, runIssuers } from './issuers.js'
 import { machine, type Stat, writeJson } from './lib.js'
 import { loginTable, runLogin } from './login.js'
 import { microTable, runMicro } from './micro.js'
@@ -41,6 +43,12 @@ const settings = {
     roundMs: num('BENCH_REVOCATION_MS', 200, 60),
     memoryEntries: num('BENCH_REVOCATION_ENTRIES', 1_000_000, 100_000),
   },
+  issuers: {
+    rounds: num('BENCH_ISSUERS_ROUNDS', 15, 3),
+    roundMs: num('BENCH_ISSUERS_MS', 80, 50),
+    httpRounds: num('BENCH_ISSUERS_HTTP_ROUNDS', 5, 1),
+    seconds: num('BENCH_ISSUERS_SECONDS', 2, 1),
+  },
 }
 
 function versions(): Record<string, string> {
@@ -54,6 +62,8 @@ function versions(): Record<string, string> {
     'express-jwt',
     'passport',
     'passport-jwt',
+    'express-oauth2-jwt-bearer',
+    'jwks-rsa',
     'fast-jwt',
     'jose',
     'jsonwebtoken',
@@ -224,6 +234,7 @@ const out: {
   http?: HttpResult
   login?: Record<string, unknown>
   revocation?: Record<string, unknown>
+  issuers?: Awaited<ReturnType<typeof runIssuers>>
   targets?: Target[]
   missing?: string[]
 } = { machine: machine(), versions: versions(), settings, durations }
@@ -249,6 +260,7 @@ if (wants('revocation')) {
     out.missing = ['revocation (bench/revocation.ts not present)']
   }
 }
+if (wants('issuers')) out.issuers = await timed('issuers', () => runIssuers({ ...settings.issuers, log }))
 out.targets = targets(out)
 durations.total = (Date.now() - started) / 1000
 writeJson('bench/results/latest.json', out)
@@ -271,6 +283,16 @@ if (out.revocation) {
   const { revocationTable } = await import('./revocation.js')
   sections.push('## Revocation', revocationTable(out.revocation))
 }
+if (out.issuers?.inProcess)
+  sections.push(
+    '## Identity-provider tokens in-process: JWKS key vs configured key',
+    inProcessTable(out.issuers.inProcess),
+  )
+if (out.issuers?.http)
+  sections.push(
+    `## Identity-provider tokens over HTTP (Express 5, ${out.issuers.http.settings.alg})`,
+    httpIssuersTable(out.issuers.http),
+  )
 sections.push('## Targets', targetsTable(out.targets))
 const text = sections.join('\n\n')
 writeFileSync('bench/results/latest.md', `${text}\n`)

@@ -18,6 +18,11 @@ export type AuthErrorCode =
   | 'CSRF_FAILED'
   | 'CLAIMS_REJECTED'
   | 'REVOCATION_UNAVAILABLE'
+  | 'INSUFFICIENT_SCOPE'
+  | 'ISSUER_UNAVAILABLE'
+  | 'DPOP_PROOF_MISSING'
+  | 'DPOP_PROOF_INVALID'
+  | 'DPOP_PROOF_REPLAYED'
 
 /** Default HTTP status of each code. Apps may override any of them (`errors.statuses`). */
 export const DEFAULT_STATUS: Readonly<Record<AuthErrorCode, number>> = Object.freeze({
@@ -33,6 +38,11 @@ export const DEFAULT_STATUS: Readonly<Record<AuthErrorCode, number>> = Object.fr
   CSRF_FAILED: 403,
   CLAIMS_REJECTED: 403,
   REVOCATION_UNAVAILABLE: 503,
+  INSUFFICIENT_SCOPE: 403,
+  ISSUER_UNAVAILABLE: 503,
+  DPOP_PROOF_MISSING: 401,
+  DPOP_PROOF_INVALID: 401,
+  DPOP_PROOF_REPLAYED: 401,
 })
 
 /** Response headers an error carries: read-only, set when the error is made. */
@@ -211,6 +221,57 @@ export class RevocationUnavailableError extends AuthError {
   }
 }
 
+/** The token lacks a scope the route requires (RFC 6750 `insufficient_scope`). */
+export class InsufficientScopeError extends AuthError {
+  readonly code = 'INSUFFICIENT_SCOPE' as const
+  /** The scopes the route asks for (all of them, or one of them: see `mode`). */
+  readonly scopes: readonly string[]
+  /** `all`: every scope in `scopes` is required; `any`: one of them is enough. */
+  readonly mode: 'all' | 'any'
+  constructor(scopes: readonly string[], mode: 'all' | 'any', options?: AuthErrorOptions) {
+    super(
+      mode === 'all'
+        ? `Insufficient scope: requires ${scopes.join(' ')}`
+        : `Insufficient scope: requires one of ${scopes.join(' ')}`,
+      options,
+    )
+    this.scopes = Object.freeze([...scopes])
+    this.mode = mode
+  }
+}
+
+/**
+ * A trusted issuer's keys (or its discovery document) could not be fetched, and no cached key can
+ * decide: the token may well be valid, so the request is refused with a 503, never a 401.
+ */
+export class IssuerUnavailableError extends AuthError {
+  readonly code = 'ISSUER_UNAVAILABLE' as const
+  /** The issuer whose keys are out of reach. */
+  readonly issuer: string
+  constructor(issuer: string, options?: AuthErrorOptions) {
+    super("The token issuer's keys are unavailable, try again later", options)
+    this.issuer = issuer
+  }
+}
+
+/** A DPoP-bound token came without a DPoP proof (or with the Bearer scheme), RFC 9449. */
+export class DpopProofMissingError extends AuthError {
+  readonly code = 'DPOP_PROOF_MISSING' as const
+}
+
+/** The DPoP proof is malformed, badly signed, or made for another method, URL, time or token. */
+export class DpopProofInvalidError extends AuthError {
+  readonly code = 'DPOP_PROOF_INVALID' as const
+}
+
+/** The DPoP proof's `jti` was seen before: a replayed proof. */
+export class DpopProofReplayedError extends AuthError {
+  readonly code = 'DPOP_PROOF_REPLAYED' as const
+  constructor(options?: AuthErrorOptions) {
+    super('DPoP proof replayed', options)
+  }
+}
+
 /**
  * Every request error, as a union: `switch (err.code)` narrows it to the one class, with that
  * class's own fields (`expiredAt`, `looked`, `expected`).
@@ -239,6 +300,11 @@ export type AnyAuthError =
   | CsrfError
   | ClaimsRejectedError
   | RevocationUnavailableError
+  | InsufficientScopeError
+  | IssuerUnavailableError
+  | DpopProofMissingError
+  | DpopProofInvalidError
+  | DpopProofReplayedError
 
 /**
  * The app must be fixed, and the message says how: a wrong option in `createAuth` (or a key that

@@ -14,9 +14,17 @@ import { isThenable as kitIsThenable } from './internal/awaitable.js'
 export { ALGORITHMS, type Algorithm } from './core/algorithms.js'
 export { type Auth, createAuth } from './core/auth.js'
 export type { AuthConfig } from './core/config.js'
+export type { DpopOptions } from './core/dpop.js'
+export type { ProofRequest, VerifiedProof } from './core/dpop-proof.js'
 export type { AuthEventName, AuthEvents } from './core/events.js'
 export type { GuardOptions } from './core/guard.js'
 export type { CreateTokenOptions, IssuedToken } from './core/issue.js'
+export type {
+  IssuerKeySource,
+  IssuerOptions,
+  IssuerProfile,
+  TokenSources,
+} from './core/issuers.js'
 export {
   type JWKS,
   jwkThumbprint,
@@ -27,6 +35,7 @@ export {
 } from './core/keys.js'
 export type { AuthOptions, CookieOptions, CsrfOptions, TokenLocation } from './core/options.js'
 export type { ErrorOptions, ErrorResponse } from './core/responses.js'
+export type { ScopeClaim, ScopeRequirement } from './core/scopes.js'
 export type { LoginOptions, LogoutResult } from './core/session.js'
 export type { AccessTokenResponse, ReissueOptions, TokenResponse } from './core/token-response.js'
 export type {

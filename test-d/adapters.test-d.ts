@@ -86,3 +86,20 @@ new Hono().get('/t', requireAuth(tenantAuth), (c) => {
   return c.body(null)
 })
 latchkey(tenantAuth, { handleErrors: 'next' })
+
+// Identity providers' tokens: the guard options of every adapter, and the context's scopes and issuer.
+latchkey(memberAuth).requireAuth({
+  scopes: ['read:orders'],
+  accept: 'issuers',
+  claimCheck: (claims) => claims.client_id === 'svc',
+})
+latchkey(memberAuth).requireAuth({
+  scopes: { any: ['a', 'b'] },
+  claimCheck: (c: { azp?: string }) => c.azp === 'x',
+})
+new Hono().get('/orders', requireAuth(memberAuth, { scopes: ['read:orders'], accept: ['self'] }), (c) => {
+  expectTypeOf(c.get('auth').scopes).toEqualTypeOf<readonly string[]>()
+  expectTypeOf(c.get('auth').issuer).toEqualTypeOf<string | null>()
+  return c.body(null)
+})
+void verifyRequest(memberAuth, new Request('http://x/'), { scopes: { all: ['x'] }, accept: 'any' })

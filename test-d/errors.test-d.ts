@@ -45,6 +45,11 @@ switch (err.code) {
       | 'USER_INACTIVE'
       | 'CSRF_FAILED'
       | 'CLAIMS_REJECTED'
+      | 'INSUFFICIENT_SCOPE'
+      | 'ISSUER_UNAVAILABLE'
+      | 'DPOP_PROOF_MISSING'
+      | 'DPOP_PROOF_INVALID'
+      | 'DPOP_PROOF_REPLAYED'
     >()
 }
 
@@ -60,11 +65,16 @@ function status(e: AnyAuthError): number {
     case 'TOKEN_REVOKED':
     case 'USER_NOT_FOUND':
     case 'USER_INACTIVE':
+    case 'DPOP_PROOF_MISSING':
+    case 'DPOP_PROOF_INVALID':
+    case 'DPOP_PROOF_REPLAYED':
       return 401
     case 'CSRF_FAILED':
     case 'CLAIMS_REJECTED':
+    case 'INSUFFICIENT_SCOPE':
       return 403
     case 'REVOCATION_UNAVAILABLE':
+    case 'ISSUER_UNAVAILABLE':
       return 503
   }
 }

@@ -142,7 +142,9 @@ const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) =
     return function latchkeyGuard(request, reply, done) {
       let result: ReturnType<typeof auth.check>
       try {
-        result = check(auth, nodeRequestView(request.raw, request.body), coreGuard)
+        // The URL as Fastify reads it (trustProxy decides whether X-Forwarded-* count), for DPoP proofs.
+        const url = () => `${request.protocol}://${request.host}${request.url}`
+        result = check(auth, nodeRequestView(request.raw, request.body, url), coreGuard)
       } catch (error) {
         refuse(error, reply, done)
         return

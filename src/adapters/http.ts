@@ -85,6 +85,12 @@ function queryValue(params: URLSearchParams, name: string): string | string[] | 
 export interface NodeRequestLike {
   method?: string | undefined
   url?: string | undefined
+  /** Express: the URL before mounting stripped its prefix (`req.url` is relative to the mount point). */
+  originalUrl?: string | undefined
+  /** Express: `http` or `https`, as the app's `trust proxy` setting reads it. */
+  protocol?: string | undefined
+  /** TLS sockets have `encrypted: true`. */
+  socket?: unknown
   /** Lower-case names, as Node gives them (`IncomingHttpHeaders`). */
   headers: Record<string, string | string[] | undefined>
   /** Names and values as received, alternating (Node keeps every repeat here). */
@@ -117,7 +123,7 @@ abstract class LazyView implements RequestView {
   #query: URLSearchParams | undefined
   constructor(
     method: string | undefined,
-    private readonly url: string | undefined,
+    private readonly target: string | undefined,
     body: unknown,
   ) {
     this.method = method === undefined ? 'GET' : method.toUpperCase()
@@ -130,17 +136,27 @@ abstract class LazyView implements RequestView {
     return this.#cookie(name)
   }
   query(name: string): string | string[] | undefined {
-    this.#query ??= parseQuery(this.url)
+    this.#query ??= parseQuery(this.target)
     return queryValue(this.#query, name)
   }
+  abstract url(): string
 }
 
 class NodeView extends LazyView {
   constructor(
     private readonly request: NodeRequestLike,
     body: unknown,
+    private readonly absoluteUrl: (() => string) | undefined,
   ) {
     super(request.method, request.url, body)
+  }
+  url(): string {
+    if (this.absoluteUrl) return this.absoluteUrl()
+    const r = this.request
+    const tls = (r.socket as { encrypted?: boolean } | null | undefined)?.encrypted === true
+    const protocol = typeof r.protocol === 'string' ? r.protocol : tls ? 'https' : 'http'
+    const host = r.headers.host
+    return `${protocol}://${typeof host === 'string' ? host : 'localhost'}${r.originalUrl ?? r.url ?? '/'}`
   }
   header(name: string): string | string[] | undefined {
     const value = this.request.headers[name]
@@ -161,6 +177,9 @@ class WebView extends LazyView {
   ) {
     super(request.method, request.url, body)
   }
+  url(): string {
+    return this.request.url
+  }
   header(name: string): string | undefined {
     return this.request.headers.get(name) ?? undefined
   }
@@ -173,9 +192,12 @@ class WebView extends LazyView {
  * A RequestView over a Node request. Node gives header names in lower case, so lookups are direct.
  * Cookies come from the raw Cookie header (not a framework's cookie parser, whose decoding differs
  * between frameworks); `body` is whatever the framework's body parser produced, if anything.
+ * `url` gives the absolute request URL (for DPoP proofs) when the framework knows it better than
+ * the request does (Fastify's `trustProxy`); by default it is made of the protocol (Express's
+ * `req.protocol`, else the socket's), the Host header and the path (`originalUrl`, else `url`).
  */
-export function nodeRequestView(request: NodeRequestLike, body?: unknown): RequestView {
-  return new NodeView(request, body)
+export function nodeRequestView(request: NodeRequestLike, body?: unknown, url?: () => string): RequestView {
+  return new NodeView(request, body, url)
 }
 
 /** A RequestView over a web-standard Request (Hono, fetch handlers). */

@@ -3,14 +3,17 @@
  * issue, guard, session, token responses) to one set of dependencies. Every operation lives in its
  * own module; this file only connects them.
  */
-import type { AuthError } from '../errors.js'
+import { type AuthError, ConfigError } from '../errors.js'
 import type { MaybePromise } from '../internal/awaitable.js'
 import type { TokenRef } from '../stores/store.js'
 import { type AuthConfig, resolveConfig } from './config.js'
+import { resolveDpop } from './dpop.js'
+import { checkProof, consumeProof, type ProofRequest, type VerifiedProof } from './dpop-proof.js'
 import { type AuthEvents, type CoreEvents, EventHub } from './events.js'
 import { isRevoked, revokeFamily } from './family.js'
 import { type GuardDeps, type GuardOptions, guard } from './guard.js'
 import { type CreateTokenOptions, type IssuedToken, issueToken } from './issue.js'
+import { createIssuerRegistry } from './issuers.js'
 import { createJwsCache } from './jws.js'
 import { type JWKS, KeySet } from './keys.js'
 import type { AuthOptions } from './options.js'
@@ -123,6 +126,17 @@ export interface Auth<User = string, Claims extends object = Record<string, unkn
   isRevoked(token: TokenRef): Promise<boolean>
   /** Renders an AuthError as a response (status, `{msg, code}` body, headers). */
   errorResponse(error: AuthError): ErrorResponse
+  /**
+   * Checks a DPoP proof (RFC 9449) sent with a request that has no bound token yet, such as a login
+   * that binds its tokens to the client's key, and consumes its `jti`. Rejects with a DPoP error.
+   *
+   * @example
+   * ```ts
+   * const { jkt } = await auth.verifyDpopProof(req.get('dpop'), { method: 'POST', url: 'https://api.example.com/login' })
+   * const tokens = await auth.login(user, { dpopJkt: jkt })
+   * ```
+   */
+  verifyDpopProof(proof: string | undefined, request: ProofRequest): Promise<VerifiedProof>
   /** `Set-Cookie` values that clear every token and CSRF cookie. */
   clearCookies(): string[]
   /** The public keys as a JWKS document. */
@@ -162,9 +176,16 @@ export function createAuth<User = string, Claims extends object = Record<string,
 ): Auth<User, Claims> {
   const config = resolveConfig(options)
   const events = new EventHub<AuthEvents<User, Claims>>(options.onListenerError ?? logListenerError)
+  const firstParty = options.keys !== undefined || options.resolveKey !== undefined
+  const dpop = resolveDpop(options.dpop, options.revocation)
   const core: Core = {
     config,
-    keys: new KeySet(options.keys, { allowMixedAlgorithms: options.allowMixedAlgorithms === true }),
+    keys: new KeySet(options.keys ?? [], {
+      allowMixedAlgorithms: options.allowMixedAlgorithms === true,
+      allowEmpty: options.keys === undefined,
+    }),
+    issuers: createIssuerRegistry(options.issuers, config, firstParty),
+    dpop,
     resolveKey: options.resolveKey,
     verifiedCache: config.verifiedTokenCache ? new VerifiedTokenCache(config.verifiedTokenCache) : undefined,
     jws: createJwsCache(),
@@ -210,6 +231,13 @@ export function createAuth<User = string, Claims extends object = Record<string,
     revokeFamily: (family) => revokeFamily(core, family),
     isRevoked: (token) => isRevoked(core, token),
     errorResponse: (error) => renderError(errorOptions, error),
+    async verifyDpopProof(proof, request) {
+      if (!dpop) throw new ConfigError('latchkey: DPoP is turned off (dpop: false)')
+      const now = config.clock()
+      const checked = checkProof(dpop, proof, request, now)
+      await consumeProof(dpop, core.events, checked, now)
+      return checked
+    },
     clearCookies: () => clearCookies(core),
     jwks: () => core.keys.jwks(),
     on: (event, listener) => events.on(event, listener),

@@ -135,8 +135,10 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
       refuseUnknown(v, allowed, key)
     }
   }
-  if (options.keys === undefined)
-    throw new ConfigError('createAuth: keys is required, e.g. { secret: process.env.LATCHKEY_SECRET }')
+  if (options.keys === undefined && !(Array.isArray(options.issuers) && options.issuers.length > 0))
+    throw new ConfigError(
+      "createAuth: keys is required, e.g. { secret: process.env.LATCHKEY_SECRET } (or issuers, for an API that accepts only identity providers' tokens)",
+    )
   const allowNonExpiring = options.allowNonExpiring === true
   const base = locations(options.tokenLocations ?? ['headers'], 'tokenLocations')
   const accessLocations = options.accessTokenLocations

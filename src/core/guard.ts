@@ -21,15 +21,20 @@ import {
 } from '../errors.js'
 import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awaitable.js'
 import type { RevocationStore } from '../stores/store.js'
+import { authorizeStep } from './authorize.js'
 import { clearingCookies, serializeCookie } from './cookies.js'
 import { checkCsrf } from './csrf.js'
+import { type DpopState, dpopChallenge, dpopStep } from './dpop.js'
 import type { CoreEvents } from './events.js'
+import type { TokenSources, TrustedIssuer } from './issuers.js'
 import { checkHeaderSyntax, type FoundToken, findToken, locationsFor } from './locations.js'
 import type { TokenLocation } from './options.js'
 import { storeFailure, subOf, tokenRef } from './revocation.js'
+import { type ScopePath, type ScopeRequirement, scopesOf } from './scopes.js'
 import { reissueAccess, type TokenResponseDeps } from './token-response.js'
 import type { AuthContext, DecodedToken, RequestView, TokenClaims, TokenHeader, TokenType } from './types.js'
 import { isFresh, type VerifyDeps, verifyToken } from './verify.js'
+import { checkIssuedToken, issuedTokenRef } from './verify-issued.js'
 
 /** Options of a guard; the same in every adapter. */
 export interface GuardOptions {
@@ -48,10 +53,32 @@ export interface GuardOptions {
   locations?: TokenLocation[]
   /** Do not ask the revocation store (for routes that must work while it is down). */
   skipRevocation?: boolean
+  /**
+   * Scopes the token must grant (`context.scopes`): a list (all of them), or `{ all, any }` (all of
+   * `all` and one of `any`). Missing ones refuse with INSUFFICIENT_SCOPE (403, RFC 6750
+   * `insufficient_scope`).
+   */
+  scopes?: ScopeRequirement
+  /**
+   * A check of the verified claims for this route; false, a throw or a rejection refuses with
+   * CLAIMS_REJECTED (403). Runs after revocation and the scopes, before `loadUser`.
+   */
+  claimCheck?(
+    claims: Readonly<Record<string, unknown>>,
+    token: { issuer: string | null; scopes: readonly string[] },
+  ): boolean | PromiseLike<boolean>
+  /**
+   * Whose tokens this route accepts: `'self'` (the app's own), `'issuers'` (any trusted identity
+   * provider), `'any'` (default), or a list of issuer URLs and/or `'self'`. A provider's token that is
+   * not accepted is refused before its keys are fetched.
+   */
+  accept?: TokenSources
 }
 
 /** What the guard needs: verifying, re-issuing (implicit refresh), the store, events and the app's callbacks. */
 export interface GuardDeps extends VerifyDeps, TokenResponseDeps {
+  /** DPoP settings and caches; undefined when DPoP is turned off (`dpop: false`). */
+  readonly dpop?: DpopState | undefined
   readonly store: RevocationStore | undefined
   readonly events: CoreEvents
   readonly loadUser: ((identity: string, claims: never) => Awaitable<unknown>) | undefined
@@ -68,6 +95,10 @@ export class GuardState {
   claims!: TokenClaims<object>
   sub = ''
   fresh = false
+  /** The trusted issuer of an identity provider's token; undefined for the app's own tokens. */
+  trusted: TrustedIssuer | undefined = undefined
+  /** The scopes the token grants. */
+  scopes: readonly string[] = NO_SCOPES
   constructor(
     readonly deps: GuardDeps,
     readonly view: RequestView,
@@ -82,6 +113,7 @@ export class GuardState {
 type Context = AuthContext<unknown, object>
 
 const NO_OPTIONS: GuardOptions = Object.freeze({})
+const NO_SCOPES: readonly string[] = Object.freeze([])
 
 /**
  * What `invalidAsAnonymous` tolerates: a token that is bad in itself. Not CSRF failures, inactive
@@ -110,9 +142,9 @@ export function guard(
   const type: TokenType = options.refresh ? 'refresh' : 'access'
   let found: FoundToken | undefined
   try {
-    found = findToken(deps.config, view, type, locationsFor(deps.config, options))
+    found = findToken(deps.config, view, type, locationsFor(deps.config, options), deps.dpop !== undefined)
     const state = new GuardState(deps, view, found, type, options, deps.config.clock())
-    const result = join(verifyStep(state), revocationStep, undefined)
+    const result = join(join(verifyStep(state), dpopStep, undefined), revocationStep, undefined)
     if (!(result instanceof Promise)) return result
     const where = found
     return result.then(undefined, (err: unknown) => refuse(deps, err, options, type, where))
@@ -125,7 +157,8 @@ export function guard(
 export function verifyStep(state: GuardState): MaybePromise<GuardState> {
   let decoded: MaybePromise<DecodedToken<object>>
   try {
-    decoded = verifyToken(state.deps, state.found.token, undefined, state.now)
+    // The guard options carry `accept` (and no `type`: the guard checks the type itself, below).
+    decoded = verifyToken(state.deps, state.found.token, state.options, state.now)
   } catch (err) {
     return undecodable(err, state)
   }
@@ -143,7 +176,9 @@ function undecodable(err: unknown, state: GuardState): never {
 }
 
 /** CSRF (tokens from cookies), token type and freshness of a verified token. */
-export function checkToken({ header, claims }: DecodedToken<object>, state: GuardState): GuardState {
+export function checkToken(decoded: DecodedToken<object>, state: GuardState): GuardState {
+  if (decoded.issuer !== undefined) return checkIssuedToken(decoded, state)
+  const { header, claims } = decoded
   const { config, events } = state.deps
   if (state.found.location === 'cookies') checkCsrf(config, state.view, claims.csrf)
   if (claims.type !== state.type) throw new WrongTokenTypeError(state.type)
@@ -157,16 +192,29 @@ export function checkToken({ header, claims }: DecodedToken<object>, state: Guar
   state.claims = claims
   state.sub = sub
   state.fresh = fresh
+  const scope = (claims as { scope?: unknown }).scope
+  if (scope !== undefined) state.scopes = scopesOf(claims as unknown as Record<string, unknown>, SCOPE_PATHS)
   return state
 }
+
+const SCOPE_PATHS: readonly ScopePath[] = Object.freeze([Object.freeze(['scope'])])
 
 /** Asks the revocation store (unless skipped); a store that fails refuses with a 503. */
 export function revocationStep(state: GuardState): MaybePromise<Context> {
   const { store, config } = state.deps
-  if (!store || state.options.skipRevocation) return claimsStep(state)
+  if (!store || state.options.skipRevocation) return join(authorizeStep(state), claimsStep, undefined)
+  const ref =
+    state.trusted === undefined
+      ? tokenRef(config, state.claims)
+      : issuedTokenRef(
+          state.deps.issuers!,
+          state.trusted,
+          state.claims as unknown as Record<string, unknown>,
+          state.found.token,
+        )
   let revoked: MaybePromise<boolean>
   try {
-    revoked = adopt(store.isRevoked(tokenRef(config, state.claims)))
+    revoked = adopt(store.isRevoked(ref))
   } catch (error) {
     return storeFailed(error, state)
   }
@@ -182,7 +230,7 @@ function afterRevocation(revoked: boolean, state: GuardState): MaybePromise<Cont
     state.deps.events.emit('tokenRevoked', { sub: state.sub, claims: state.claims })
     throw new TokenRevokedError()
   }
-  return claimsStep(state)
+  return join(authorizeStep(state), claimsStep, undefined)
 }
 
 /** The app's `checkClaims`; false, a throw or a rejection refuses with CLAIMS_REJECTED. */
@@ -232,11 +280,14 @@ export function contextStep(loaded: unknown, state: GuardState): Context {
     location: found.location,
     type: state.type,
     fresh: state.fresh,
+    scopes: state.scopes,
+    issuer: state.trusted?.issuer ?? null,
     responseHeaders: undefined,
   }
   const window = config.implicitRefreshWindowMs
   if (
     window !== false &&
+    state.trusted === undefined &&
     found.location === 'cookies' &&
     state.type === 'access' &&
     claims.exp !== undefined &&
@@ -261,6 +312,8 @@ export function anonymous(deps: Pick<GuardDeps, 'anonymousUser'>): Context {
     location: null,
     type: null,
     fresh: false,
+    scopes: NO_SCOPES,
+    issuer: null,
     responseHeaders: undefined,
   }
 }
@@ -281,10 +334,13 @@ export function refuse(
     return anonymous(deps)
   }
   // An expired cookie is cleared, so the browser stops sending it and the page knows to refresh.
-  const error =
+  let error =
     err instanceof TokenExpiredError && found?.location === 'cookies'
       ? err.withHeaders({ 'set-cookie': clearingCookies(deps.config, [type]).map(serializeCookie) })
       : err
+  // Refusals of DPoP requests (and of proofs) carry the DPoP challenge (RFC 9449 §7.1).
+  const challenge = deps.dpop && dpopChallenge(deps.dpop, error, found?.scheme === 'dpop')
+  if (challenge) error = error.withHeaders({ 'www-authenticate': challenge })
   deps.events.emit('unauthorized', { error })
   throw error
 }

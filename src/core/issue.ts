@@ -23,6 +23,11 @@ export interface CreateTokenOptions {
   family?: string
   /** CSRF value to embed. Default: a new random value when cookies are a location (CSRF on), else none. */
   csrf?: string
+  /**
+   * Bind the token to a DPoP key (RFC 9449): the key's RFC 7638 thumbprint, put in `cnf.jkt`. Such a
+   * token is accepted only with a DPoP proof signed by that key.
+   */
+  dpopJkt?: string
 }
 
 /** A signed token with the facts a caller needs without decoding it again. */
@@ -59,6 +64,7 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'aud',
   'iss',
   'sub',
+  'cnf',
 ])
 const RESERVED_HEADERS = new Set(['alg', 'kid', 'typ', 'crit', 'b64'])
 
@@ -89,7 +95,10 @@ export function issueToken<Claims extends object>(
 ): IssuedToken<Claims> {
   const { config } = deps
   const key = deps.keys.signing
-  if (!key) throw new ConfigError('latchkey: no key can sign (every configured key is verify-only or public)')
+  if (!key)
+    throw new ConfigError(
+      'latchkey: no key can sign (none is configured, or every configured key is verify-only or public)',
+    )
   const sub = identityOf(deps, subject)
   const now = config.clock()
   const iat = Math.floor(now / 1000)
@@ -126,6 +135,11 @@ export function issueToken<Claims extends object>(
   if (options.csrf !== undefined) claims.csrf = options.csrf
   else if (config.csrf.enabled) claims.csrf = newCsrfValue()
   if (options.family !== undefined) claims.fam = options.family
+  if (options.dpopJkt !== undefined) {
+    if (typeof options.dpopJkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(options.dpopJkt))
+      throw new ConfigError('latchkey: dpopJkt must be a JWK SHA-256 thumbprint (43 base64url characters)')
+    claims.cnf = { jkt: options.dpopJkt }
+  }
   if (config.audience) claims.aud = config.audience.length === 1 ? config.audience[0] : [...config.audience]
   if (config.issuer) claims.iss = config.issuer[0]
   const input = `${headerSegment(deps, key, options.headers)}.${encodeBase64url(JSON.stringify(claims))}`

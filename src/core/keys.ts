@@ -228,9 +228,12 @@ export class KeySet {
   private readonly byKid = new Map<string, LoadedKey>()
   private readonly byAlgorithm = new Map<Algorithm, LoadedKey[]>()
 
-  constructor(configs: KeyConfig | readonly KeyConfig[], options: { allowMixedAlgorithms?: boolean } = {}) {
+  constructor(
+    configs: KeyConfig | readonly KeyConfig[],
+    options: { allowMixedAlgorithms?: boolean; allowEmpty?: boolean } = {},
+  ) {
     const list = Array.isArray(configs) ? configs : [configs as KeyConfig]
-    if (list.length === 0) throw new ConfigError('keys: configure at least one key')
+    if (list.length === 0 && !options.allowEmpty) throw new ConfigError('keys: configure at least one key')
     this.keys = list.map((c, i) => loadKey(c, list.length > 1 ? `keys[${i}]` : 'keys'))
     for (const k of this.keys) {
       if (k.kid !== undefined) {
@@ -267,7 +270,12 @@ export class KeySet {
 
   /** Whether a key of `alg` may join this verifier (resolved keys): same family unless mixing is allowed. */
   allows(alg: Algorithm): boolean {
-    return this.mixed || this.keys.some((k) => (familyOf(k.algorithm) === 'HS') === (familyOf(alg) === 'HS'))
+    // No configured key (an API of identity providers' tokens): no family to keep apart.
+    return (
+      this.mixed ||
+      this.keys.length === 0 ||
+      this.keys.some((k) => (familyOf(k.algorithm) === 'HS') === (familyOf(alg) === 'HS'))
+    )
   }
 
   /** The public keys as a JWKS document (HS secrets are never published). */

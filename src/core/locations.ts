@@ -7,6 +7,8 @@ import type { RequestView, TokenType } from './types.js'
 export interface FoundToken {
   token: string
   location: TokenLocation
+  /** `'dpop'` for a token sent as `Authorization: DPoP <token>` (RFC 9449). */
+  scheme?: 'dpop'
 }
 
 function describe(config: AuthConfig, location: TokenLocation, type: TokenType): string {
@@ -92,6 +94,21 @@ function fromHeader(config: AuthConfig, view: RequestView): string | undefined {
   return token
 }
 
+/**
+ * A token sent with the DPoP scheme (`Authorization: DPoP <token>`, RFC 9449 §7.1), where the header
+ * is the standard one (the Bearer scheme in the Authorization header).
+ */
+function fromDpopHeader(config: AuthConfig, view: RequestView): string | undefined {
+  if (config.headerType.toLowerCase() !== 'bearer') return undefined
+  const value = view.header(config.headerNameLower)
+  if (typeof value !== 'string' || value.length < 6 || value.charCodeAt(4) !== 32) return undefined
+  if (value.slice(0, 4).toLowerCase() !== 'dpop') return undefined
+  const token = value.slice(5)
+  if (token === '' || token.includes(' '))
+    throw new TokenInvalidError(`${config.headerName} header must be exactly "DPoP <token>"`)
+  return token
+}
+
 function fromJson(config: AuthConfig, view: RequestView, type: TokenType): string | undefined {
   const body = view.body
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined
@@ -133,11 +150,17 @@ export function findToken(
   view: RequestView,
   type: TokenType,
   locations: readonly TokenLocation[],
+  acceptDpop = false,
 ): FoundToken {
   for (const location of locations) {
     let token: string | undefined
-    if (location === 'headers') token = fromHeader(config, view)
-    else if (location === 'cookies')
+    if (location === 'headers') {
+      token = fromHeader(config, view)
+      if (token === undefined && acceptDpop) {
+        token = fromDpopHeader(config, view)
+        if (token !== undefined) return { token, location, scheme: 'dpop' }
+      }
+    } else if (location === 'cookies')
       token =
         view.cookie(type === 'access' ? config.cookies.accessName : config.cookies.refreshName) || undefined
     else if (location === 'json') token = fromJson(config, view, type)

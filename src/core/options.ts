@@ -4,6 +4,8 @@
  */
 import type { Duration } from '../internal/duration.js'
 import type { RevocationStore } from '../stores/store.js'
+import type { DpopOptions } from './dpop.js'
+import type { IssuerOptions } from './issuers.js'
 import type { KeyConfig } from './keys.js'
 import type { ErrorOptions } from './responses.js'
 import type { TokenHeader } from './types.js'
@@ -48,10 +50,24 @@ export interface CsrfOptions {
   cookies?: boolean
 }
 
-/** Options of `createAuth`. Every option but `keys` has a default; unknown options are refused. */
+/**
+ * Options of `createAuth`. Every option but `keys` has a default; `keys` may be left out only by an
+ * API that accepts nothing but identity providers' tokens (`issuers`). Unknown options are refused.
+ */
 export interface AuthOptions<User = string, Claims extends object = Record<string, unknown>> {
   /** One key or several (key rotation: the first key that can sign signs, every key verifies). */
-  keys: KeyConfig | KeyConfig[]
+  keys?: KeyConfig | KeyConfig[]
+  /**
+   * Identity providers whose access tokens this API accepts (OpenID Connect discovery and JWKS through
+   * `oidcIssuer` of `latchkey/issuers`, or configured keys). A token's `iss` chooses the issuer; any
+   * other `iss` than theirs and the app's own is refused, before any key is fetched.
+   */
+  issuers?: IssuerOptions[]
+  /**
+   * DPoP (RFC 9449): proof settings for DPoP-bound tokens (`cnf.jkt`), which are always checked;
+   * `false` refuses them and the DPoP scheme altogether.
+   */
+  dpop?: DpopOptions | false
   /** Allow HS and asymmetric keys in one verifier. Default false (RFC 8725 §3.1). */
   allowMixedAlgorithms?: boolean
   /**
@@ -131,6 +147,8 @@ export interface AuthOptions<User = string, Claims extends object = Record<strin
 /** Every option name `createAuth` knows: any other is refused (a typo must not pass silently). */
 export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'keys',
+  'issuers',
+  'dpop',
   'allowMixedAlgorithms',
   'resolveKey',
   'tokenLocations',

@@ -3,6 +3,7 @@ import {
   type AuthErrorCode,
   ConfigError,
   DEFAULT_STATUS,
+  type InsufficientScopeError,
   type MissingToken,
   type TokenMissingError,
 } from '../errors.js'
@@ -119,13 +120,20 @@ export function renderError(options: ErrorOptions, err: AuthError): ErrorRespons
     options.statuses?.[err.code] ?? (flask ? FLASK_STATUSES[err.code] : undefined) ?? DEFAULT_STATUS[err.code]
   const message = options.messages?.[err.code] ?? (flask ? flaskMessage(err) : undefined) ?? err.message
   const headers: Record<string, string | string[]> = { ...err.headers, 'cache-control': 'no-store' }
-  if (status === 401) {
+  // A challenge the error brings (the DPoP scheme's, RFC 9449) is kept; else RFC 6750's.
+  if (status === 401 && headers['www-authenticate'] === undefined) {
     headers['www-authenticate'] =
       err.code === 'TOKEN_MISSING'
         ? 'Bearer'
         : `Bearer error="invalid_token", error_description="${quote(message)}"`
   }
+  if (status === 403 && err.code === 'INSUFFICIENT_SCOPE' && headers['www-authenticate'] === undefined) {
+    const scopes = (err as InsufficientScopeError).scopes.map(quote).join(' ')
+    headers['www-authenticate'] =
+      `Bearer error="insufficient_scope", error_description="${quote(message)}", scope="${scopes}"`
+  }
   if (err.code === 'REVOCATION_UNAVAILABLE') headers['retry-after'] = '1'
+  if (err.code === 'ISSUER_UNAVAILABLE') headers['retry-after'] ??= '1'
   return { status, body: { [options.messageKey ?? 'msg']: message, code: err.code }, headers }
 }
 

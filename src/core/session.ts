@@ -9,15 +9,18 @@ import type { RevocationStore } from '../stores/store.js'
 import { clearingCookies, serializeCookie } from './cookies.js'
 import type { CoreEvents } from './events.js'
 import { type CreateTokenOptions, identityOf } from './issue.js'
+import type { IssuerRegistry } from './issuers.js'
 import { forgetAfter, longestLifetimeMs, storeCall, subOf } from './revocation.js'
 import {
   carriedClaims,
+  dpopBinding,
   issuePair,
   subjectOf,
   type TokenResponse,
   type TokenResponseDeps,
 } from './token-response.js'
 import type { AuthContext, TokenClaims } from './types.js'
+import { issuedTokenRef } from './verify-issued.js'
 
 /** Options of `auth.login`. */
 export interface LoginOptions {
@@ -29,6 +32,12 @@ export interface LoginOptions {
   claims?: Record<string, unknown>
   /** Log in even when `isActive(user)` is false. */
   force?: boolean
+  /**
+   * Bind both tokens to the client's DPoP key (RFC 9449): the `jkt` of a proof checked with
+   * `auth.verifyDpopProof`. They are then accepted only with a DPoP proof signed by that key, and
+   * refreshing keeps the binding.
+   */
+  dpopJkt?: string
 }
 
 /** What `auth.logout` and `auth.logoutEverywhere` return: the headers of the response. */
@@ -39,6 +48,8 @@ export interface LogoutResult {
 
 /** What the session operations need: issuing, the store and the events. */
 export interface SessionDeps extends TokenResponseDeps {
+  /** Trusted identity providers: a logout of one of their tokens revokes it under its issuer. */
+  readonly issuers?: IssuerRegistry | undefined
   readonly store: RevocationStore | undefined
   readonly events: CoreEvents
   readonly isActive: ((user: never) => boolean) | undefined
@@ -61,6 +72,7 @@ export async function login(
     remember,
     fresh: options.fresh ?? true,
     claims: options.claims,
+    dpopJkt: options.dpopJkt,
   })
   deps.events.emit('login', { user, sub: result.access.claims.sub, remember, family })
   return result
@@ -91,6 +103,7 @@ export async function refresh(deps: SessionDeps, context: Context): Promise<Toke
     fresh: false,
     claims: carriedClaims(deps, claims, subject),
     refreshTtl: lifetimeMs === false ? false : Math.max(1, Math.round(lifetimeMs / 1000)),
+    ...dpopBinding(claims),
   })
   events.emit('refresh', { sub, family: claims.fam })
   return result
@@ -126,16 +139,23 @@ export async function logout(deps: SessionDeps, context: Context): Promise<Logou
   if (context.responseHeaders !== undefined) context.responseHeaders = undefined
   const { config, store, events } = deps
   const claims = context.claims
+  const trusted = context.issuer === null ? undefined : deps.issuers?.byIssuer.get(context.issuer)
   if (store && claims) {
     const expiresAt = forgetAfter(config, claims.exp)
-    await storeCall(events, () => store.revokeToken(claims.jti, expiresAt))
+    // A provider's token is revoked under its issuer (see issuedTokenRef), whether it has a jti or not.
+    const id =
+      trusted === undefined || context.token === null
+        ? claims.jti
+        : issuedTokenRef(deps.issuers!, trusted, claims as unknown as Record<string, unknown>, context.token)
+            .jti
+    await storeCall(events, () => store.revokeToken(id, expiresAt))
     if (claims.fam) {
       const family = claims.fam
       const familyUntil = config.clock() + longestLifetimeMs(config)
       await storeCall(events, () => store.revokeFamily(family, familyUntil))
     }
   }
-  if (claims) events.emit('logout', { sub: subOf(config, claims), claims, everywhere: false })
+  if (claims) events.emit('logout', { sub: context.sub ?? subOf(config, claims), claims, everywhere: false })
   return { headers: logoutHeaders(deps) }
 }
 

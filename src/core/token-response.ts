@@ -8,6 +8,7 @@ import type { Duration } from '../internal/duration.js'
 import type { AuthConfig } from './config.js'
 import { cookiesFor, serializeCookie, tokenCookies } from './cookies.js'
 import { newCsrfValue } from './csrf.js'
+import { boundKey } from './dpop.js'
 import {
   type CreateTokenOptions,
   type IssueDeps,
@@ -95,6 +96,12 @@ export function carriedClaims(
   return out
 }
 
+/** The DPoP binding of a token's claims, to carry into the tokens issued for its holder. */
+export function dpopBinding(claims: object): { dpopJkt?: string } {
+  const jkt = boundKey(claims)
+  return jkt === undefined ? {} : { dpopJkt: jkt }
+}
+
 /** Seconds from the token's issue to its expiry (what `expires_in` says), or undefined. */
 function lifetimeSeconds(token: IssuedToken<object>, issuedAtMs: number): number | undefined {
   return token.expiresAt === undefined ? undefined : Math.round((token.expiresAt - issuedAtMs) / 1000)
@@ -132,6 +139,8 @@ export interface PairOptions {
   claims: Record<string, unknown> | undefined
   /** The refresh token's lifetime; default by `remember`. */
   refreshTtl?: Duration | false
+  /** The DPoP key both tokens are bound to (`cnf.jkt`), if any. */
+  dpopJkt?: string | undefined
 }
 
 /** An access and a refresh token sharing a family and a CSRF value, as a {@link TokenResponse}. */
@@ -139,11 +148,13 @@ export function issuePair(deps: TokenResponseDeps, options: PairOptions): TokenR
   const { config } = deps
   const { subject, family, remember, fresh, claims } = options
   const csrf = config.cookiesUsed && config.csrf.enabled ? newCsrfValue() : undefined
-  const access = issueToken(deps, 'access', subject, { fresh, claims, family, csrf })
+  const bound = options.dpopJkt === undefined ? {} : { dpopJkt: options.dpopJkt }
+  const access = issueToken(deps, 'access', subject, { fresh, claims, family, csrf, ...bound })
   const refresh = issueToken(deps, 'refresh', subject, {
     claims,
     family,
     csrf,
+    ...bound,
     expiresIn:
       options.refreshTtl ??
       (remember ? config.refreshTtlMs && config.refreshTtlMs / 1000 : config.sessionRefreshTtlMs / 1000),
@@ -188,6 +199,7 @@ export function reissueAccess(
     claims: carriedClaims(deps, claims, subject),
     ...(claims.fam === undefined ? {} : { family: claims.fam }),
     ...(claims.csrf === undefined ? {} : { csrf: claims.csrf }),
+    ...dpopBinding(claims),
   })
   if (context.responseHeaders !== undefined) context.responseHeaders = undefined
   const headers: Record<string, string | string[]> = { 'cache-control': NO_STORE }

@@ -39,7 +39,13 @@ export type TokenClaims<Claims extends object = Record<string, unknown>> = Stand
 /** A decoded and verified token. */
 export interface DecodedToken<Claims extends object = Record<string, unknown>> {
   header: TokenHeader
+  /**
+   * The claims. An identity provider's token has its provider's claims: no `type`, `iat_ms`, `fresh`,
+   * `csrf` or `fam`, and perhaps no `jti`.
+   */
   claims: TokenClaims<Claims>
+  /** The trusted issuer (its `iss`) of an identity provider's token; absent for the app's own tokens. */
+  issuer?: string
 }
 
 /**
@@ -56,6 +62,12 @@ export interface RequestView {
   body?: unknown
   /** A query-string parameter. */
   query(name: string): string | string[] | undefined
+  /**
+   * The request's absolute URL (`https://api.example.com/orders?x=1`), as the framework knows it
+   * (behind a proxy: the public one, when the framework trusts the proxy). Needed only to check DPoP
+   * proofs (their `htu`); a view without it cannot accept DPoP-bound tokens.
+   */
+  url?(): string
 }
 
 /**
@@ -76,6 +88,16 @@ export interface AuthContext<User = string, Claims extends object = Record<strin
   type: TokenType | null
   /** True when the token is an access token that is fresh now. */
   fresh: boolean
+  /**
+   * The scopes the token grants: an identity provider's from its issuer's scope claims (`scope`,
+   * `scp`, ...), the app's own from its `scope` claim. Empty when none (and when not authenticated).
+   */
+  scopes: readonly string[]
+  /**
+   * The trusted issuer (its `iss`) of an identity provider's token; null for the app's own tokens
+   * and when not authenticated.
+   */
+  issuer: string | null
   /**
    * Headers the response to this request must carry, or undefined: the re-issued access cookie of
    * implicit refresh (a cookie access token near its expiry). The adapters add them when the response

@@ -9,17 +9,25 @@ import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awai
 import { decodeBase64url } from '../internal/base64url.js'
 import { familyOf, verifyBytes, verifyHmacText } from './algorithms.js'
 import type { AuthConfig } from './config.js'
+import { acceptsSelf, type IssuerRegistry, routeToken, type TokenSources } from './issuers.js'
 import { type CompactJws, invalid, type JwsCache, parseCompact, parsePayload } from './jws.js'
 import { type KeyConfig, type KeySet, type LoadedKey, loadKey } from './keys.js'
 import type { DecodedToken, TokenClaims, TokenHeader, TokenType } from './types.js'
 import { fingerprint, type VerifiedTokenCache } from './verified-cache.js'
+import { cachedIssued, verifyIssued } from './verify-issued.js'
 
 /** Options of `auth.verifyToken` and `auth.verifyTokenSync`. */
 export interface VerifyOptions {
-  /** Require this token type. Default: either. */
+  /** Require this token type. Default: either. An identity provider's token counts as an access token. */
   type?: TokenType
   /** Return an expired token's claims instead of throwing (for logout of an expired session). */
   allowExpired?: boolean
+  /**
+   * Whose tokens to accept: `'self'` (the app's own), `'issuers'` (every trusted identity provider),
+   * or a list of issuer URLs and/or `'self'`. Default: all of them. A token of an issuer that is not
+   * accepted is refused before any key is fetched.
+   */
+  accept?: TokenSources
 }
 
 /** @deprecated Renamed {@link VerifyOptions} (0.2). */
@@ -36,6 +44,8 @@ export interface VerifyDeps {
   readonly jws: JwsCache
   /** Keys loaded from `resolveKey`'s answers, once per object answered. */
   readonly resolvedKeys: WeakMap<KeyConfig, LoadedKey>
+  /** Trusted identity providers (the `issuers` option), or undefined when there are none. */
+  readonly issuers?: IssuerRegistry | undefined
 }
 
 const NO_OPTIONS: VerifyOptions = Object.freeze({})
@@ -74,6 +84,8 @@ interface Verification {
   now: number
   /** The token's fingerprint for the cache (0 when the cache is off). */
   fp: number
+  /** The payload, when it was parsed before the signature was checked (to read `iss`). */
+  payload: Record<string, unknown> | undefined
 }
 
 function verify(
@@ -96,11 +108,21 @@ function verify(
     }
   }
   const jws = parseCompact(deps.jws, token)
-  const v: Verification = { deps, jws, options, now, fp }
+  let payload: Record<string, unknown> | undefined
+  if (deps.issuers !== undefined) {
+    const known = cachedIssued(deps, jws, options, now)
+    if (known !== undefined) return known
+    // `iss` chooses between the app's own keys and a trusted issuer's, before any key is fetched.
+    payload = parsePayload(jws)
+    const trusted = routeToken(deps, payload, options)
+    if (trusted !== undefined) return verifyIssued(deps, trusted, jws, payload, options, now, mayWait)
+  }
+  const v: Verification = { deps, jws, options, now, fp, payload }
   return join(join(keyFor(deps, jws.header, mayWait), verifyWith, v), checkType, options)
 }
 
 function checkType(decoded: DecodedToken<object>, options: VerifyOptions): DecodedToken<object> {
+  if (options.accept !== undefined && !acceptsSelf(options.accept)) throw invalid('issuer not accepted')
   if (options.type && decoded.claims.type !== options.type) throw new WrongTokenTypeError(options.type)
   return decoded
 }
@@ -159,9 +181,8 @@ function resolvedKey(deps: VerifyDeps, header: TokenHeader, cfg: KeyConfig | und
   throw unknownKey(header)
 }
 
-/** Signature, payload and claims, once the key is known; the result enters the cache. */
-function verifyWith(key: LoadedKey, v: Verification): DecodedToken<object> {
-  const { jws } = v
+/** Checks a split token's signature with `key`; throws TokenInvalidError when it does not verify. */
+export function checkSignature(key: LoadedKey, jws: CompactJws): void {
   const { token, dot2 } = jws
   const signatureText = token.slice(dot2 + 1)
   if (familyOf(key.algorithm) === 'HS') {
@@ -176,7 +197,14 @@ function verifyWith(key: LoadedKey, v: Verification): DecodedToken<object> {
     if (!verifyBytes(key.algorithm, key.verifyKey, token.slice(0, dot2), signature))
       throw invalid('signature verification failed')
   }
-  const claims = parsePayload(jws)
+}
+
+/** Signature, payload and claims, once the key is known; the result enters the cache. */
+function verifyWith(key: LoadedKey, v: Verification): DecodedToken<object> {
+  const { jws } = v
+  const { token } = jws
+  checkSignature(key, jws)
+  const claims = v.payload ?? parsePayload(jws)
   checkClaims(v.deps.config, claims, v.options, v.now)
   const decoded: DecodedToken<object> = {
     header: jws.header,

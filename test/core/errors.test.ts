@@ -6,8 +6,13 @@ import {
   CsrfError,
   createAuth,
   DEFAULT_STATUS,
+  DpopProofInvalidError,
+  DpopProofMissingError,
+  DpopProofReplayedError,
   type ErrorOptions,
   FreshTokenRequiredError,
+  InsufficientScopeError,
+  IssuerUnavailableError,
   isAuthError,
   RevocationUnavailableError,
   renderError,
@@ -37,6 +42,11 @@ function samples(): AuthError[] {
     new CsrfError('Missing CSRF token'),
     new ClaimsRejectedError(),
     new RevocationUnavailableError({ cause: new Error('down') }),
+    new InsufficientScopeError(['read:orders'], 'all'),
+    new IssuerUnavailableError('https://idp.example/', { cause: new Error('down') }),
+    new DpopProofMissingError('DPoP proof missing'),
+    new DpopProofInvalidError('Invalid DPoP proof: htu does not match the request URL'),
+    new DpopProofReplayedError(),
   ]
 }
 
@@ -53,6 +63,11 @@ const EXPECTED_STATUS: Record<AuthErrorCode, number> = {
   CSRF_FAILED: 403,
   CLAIMS_REJECTED: 403,
   REVOCATION_UNAVAILABLE: 503,
+  INSUFFICIENT_SCOPE: 403,
+  ISSUER_UNAVAILABLE: 503,
+  DPOP_PROOF_MISSING: 401,
+  DPOP_PROOF_INVALID: 401,
+  DPOP_PROOF_REPLAYED: 401,
 }
 
 const auth = (errors?: ErrorOptions) =>
@@ -61,7 +76,7 @@ const auth = (errors?: ErrorOptions) =>
 describe('error classes', () => {
   it('every code has one class, a status and a name; the table covers every code', () => {
     const all = samples()
-    expect(new Set(all.map((e) => e.code)).size).toBe(12)
+    expect(new Set(all.map((e) => e.code)).size).toBe(17)
     expect(DEFAULT_STATUS).toEqual(EXPECTED_STATUS)
     for (const err of all) {
       expect(isAuthError(err)).toBe(true)
@@ -87,8 +102,13 @@ describe('auth.errorResponse', () => {
         expect(res.headers['www-authenticate']).toBe(
           `Bearer error="invalid_token", error_description="${err.message}"`,
         )
+      else if (code === 'INSUFFICIENT_SCOPE')
+        expect(res.headers['www-authenticate']).toBe(
+          `Bearer error="insufficient_scope", error_description="${err.message}", scope="read:orders"`,
+        )
       else expect(res.headers).not.toHaveProperty('www-authenticate')
-      if (code === 'REVOCATION_UNAVAILABLE') expect(res.headers['retry-after']).toBe('1')
+      if (code === 'REVOCATION_UNAVAILABLE' || code === 'ISSUER_UNAVAILABLE')
+        expect(res.headers['retry-after']).toBe('1')
       else expect(res.headers).not.toHaveProperty('retry-after')
     },
   )

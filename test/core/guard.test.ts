@@ -81,6 +81,8 @@ describe('token locations', () => {
       location,
       type: 'access',
       fresh: false,
+      scopes: [],
+      issuer: null,
     })
   })
 
@@ -708,6 +710,8 @@ describe('optional guard and OPTIONS', () => {
       location: null,
       type: null,
       fresh: false,
+      scopes: [],
+      issuer: null,
     })
     expect(ctx.user).toBe(anon)
     expect(unauthorized).not.toHaveBeenCalled()

@@ -57,7 +57,7 @@ function coreDeps(options: Partial<AuthOptions<unknown>> = {}, parts: Partial<De
   })
   const deps: Deps = {
     config: resolveConfig(all),
-    keys: new KeySet(all.keys),
+    keys: new KeySet(all.keys!),
     resolveKey: undefined,
     verifiedCache: undefined,
     jws: createJwsCache(),
@@ -369,6 +369,8 @@ describe('re-issuing an access token', () => {
       location: 'cookies',
       type,
       fresh: false,
+      scopes: [],
+      issuer: null,
     }
   }
 

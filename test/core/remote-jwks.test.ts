@@ -1,7 +1,8 @@
 /**
- * The documented recipe for keys that live elsewhere (docs/configuration.md, "Keys from a JWKS
- * URL"): an asynchronous `resolveKey` over jose's `createRemoteJWKSet` with its defaults, against a
- * real JWKS served over HTTP by another latchkey, the issuer, which rotates its keys the documented way.
+ * Keys that live elsewhere, fetched by an asynchronous `resolveKey` over jose's `createRemoteJWKSet`
+ * with its defaults (for a sibling latchkey deployment's tokens; identity providers' tokens have the
+ * `issuers` option, tested in test/issuers/), against a real JWKS served over HTTP by another
+ * latchkey, the issuer, which rotates its keys the documented way.
  */
 import { generateKeyPairSync, KeyObject } from 'node:crypto'
 import { createServer, type Server } from 'node:http'

@@ -210,6 +210,7 @@ describe('dependencies of each entry point (import graph of the built files)', (
     './fastify': ['fastify-plugin'],
     './hono': [],
     './fetch': [],
+    './issuers': ['jose'],
     './stores/sqlite': ['better-sqlite3'],
     './stores/sql': [],
     './stores/redis': ['ioredis'],
