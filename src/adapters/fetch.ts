@@ -6,6 +6,7 @@
 import { check } from '../adapter-kit.js'
 import { type Auth, type AuthContext, type AuthError, type GuardOptions, isAuthError } from '../index.js'
 import {
+  checkedOnce,
   type HeaderSource,
   readJsonBody,
   wantsJsonBody,
@@ -57,6 +58,7 @@ export async function verifyRequest<User, Claims extends object>(
   request: Request,
   options: GuardOptions = {},
 ): Promise<VerifyResult<User, Claims>> {
+  checkedOnce(options)
   const body = wantsJsonBody(auth, options) ? await readJsonBody(request) : undefined
   let context: AuthContext<User, Claims>
   try {

@@ -7,6 +7,7 @@
  * and fetch adapters load it on Bun, Deno and workers, and type-check there without @types/node.
  */
 import {
+  checkGuardOptions,
   cookieReader,
   type ErrorResponse,
   type GuardOptions,
@@ -39,11 +40,26 @@ export interface HeaderSource {
   headers: Record<string, string | string[]>
 }
 
-/** The core's guard options of adapter guard options (drops `handleErrors`). */
+/**
+ * The core's guard options of adapter guard options (drops `handleErrors`), checked: called where a
+ * guard is made, so an unknown option or location is a ConfigError at start-up.
+ */
 export function coreOptions(options: AdapterGuardOptions | undefined): GuardOptions {
   if (!options) return {}
+  checkGuardOptions(options, ['handleErrors'])
   const { handleErrors: _ignored, ...rest } = options
   return rest
+}
+
+const CHECKED = new WeakSet<object>()
+
+/** {@link checkGuardOptions} for guards made per request (fetch): each options object is checked once. */
+export function checkedOnce(options: GuardOptions): GuardOptions {
+  if (!CHECKED.has(options)) {
+    checkGuardOptions(options)
+    CHECKED.add(options)
+  }
+  return options
 }
 
 /**

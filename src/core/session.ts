@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { ConfigError, TokenRevokedError, UserInactiveError, WrongTokenTypeError } from '../errors.js'
+import { type Duration, durationMs } from '../internal/duration.js'
 import type { RevocationStore } from '../stores/store.js'
 import { clearingCookies, serializeCookie } from './cookies.js'
 import type { CoreEvents } from './events.js'
@@ -29,6 +30,11 @@ export interface LoginOptions {
   claims?: Record<string, unknown>
   /** Log in even when `isActive(user)` is false. */
   force?: boolean
+  /**
+   * The refresh token's lifetime for this login, over `refreshTokenTtl` / `sessionRefreshTokenTtl`
+   * (Flask-Login's `login_user(duration=...)`).
+   */
+  duration?: Duration
 }
 
 /** What `auth.logout` and `auth.logoutEverywhere` return: the headers of the response. */
@@ -61,6 +67,9 @@ export async function login(
     remember,
     fresh: options.fresh ?? true,
     claims: options.claims,
+    ...(options.duration === undefined
+      ? {}
+      : { refreshTtl: durationMs(options.duration, 'login duration') / 1000 }),
   })
   deps.events.emit('login', { user, sub: result.access.claims.sub, remember, family })
   return result
