@@ -31,8 +31,22 @@ export interface ErrorOptions {
   messageKey?: string
   /** Put the stable `code` in the body. Default true; false under the flask-jwt-extended preset. */
   includeCode?: boolean
-  /** Full control: return a response to use it, or undefined for the default. */
-  handler?: (error: AuthError) => ErrorResponse | undefined
+  /**
+   * Full control: return a response to use it, or undefined for the default, which it is given
+   * (`rendered.body.msg` is the preset's text). `error.header` and `error.claims` hold the token
+   * where it was decoded: Flask-JWT-Extended's `expired_token_loader` and its kin, in one place.
+   *
+   * @example
+   * ```ts
+   * errors: {
+   *   handler: (error, rendered) =>
+   *     error.code === 'TOKEN_EXPIRED'
+   *       ? { ...rendered, status: 419, body: { msg: 'Session expired', sub: error.claims?.sub } }
+   *       : undefined,
+   * }
+   * ```
+   */
+  handler?: (error: AuthError, rendered: ErrorResponse) => ErrorResponse | undefined
 }
 
 /** Flask-JWT-Extended's default statuses (its invalid/wrong-type loaders answer 422). */
@@ -138,8 +152,11 @@ function quote(text: string): string {
 
 /** Renders an AuthError: status, JSON body `{msg, code}` and headers (RFC 6750 WWW-Authenticate on 401s). */
 export function renderError(options: ErrorOptions, err: AuthError): ErrorResponse {
-  const custom = options.handler?.(err)
-  if (custom) return custom
+  const rendered = renderDefault(options, err)
+  return options.handler?.(err, rendered) ?? rendered
+}
+
+function renderDefault(options: ErrorOptions, err: AuthError): ErrorResponse {
   const flask = options.preset === 'flask-jwt-extended'
   const status =
     options.statuses?.[err.code] ?? (flask ? flaskStatus(err) : undefined) ?? DEFAULT_STATUS[err.code]

@@ -1,0 +1,47 @@
+/**
+ * The differential suite: every case sends the same request to a real Flask-JWT-Extended app (the
+ * oracle, test/flask/oracle.py) and to its latchkey twin on two adapters, built from the same
+ * settings through `fromFlaskConfig`; status, JSON body and every Set-Cookie attribute must match,
+ * but for the listed divergences (divergences.ts), which are asserted as such.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import { BASE } from './cases/common.js'
+import { headerCases } from './cases/headers.js'
+import { tokenCases } from './cases/tokens.js'
+import { type Case, Differential } from './harness.js'
+import { type Oracle, startOracle } from './oracle.js'
+import { startTwins, type TwinServer } from './twin.js'
+import { requireFlask } from './venv.js'
+
+const flask = await requireFlask()
+
+const CASES: Case[] = [...headerCases, ...tokenCases]
+
+describe.skipIf(flask.skip)('Flask-JWT-Extended 4.7.4 and latchkey answer alike', () => {
+  let oracle: Oracle
+  let twins: Record<'express' | 'fetch', TwinServer>
+  let diff: Differential
+  beforeAll(async () => {
+    oracle = await startOracle(flask.python)
+    twins = await startTwins()
+    diff = new Differential(oracle, twins, BASE)
+  })
+  afterAll(async () => {
+    await oracle?.close()
+    await twins?.express.close()
+    await twins?.fetch.close()
+    if (diff)
+      console.log(
+        'differential cases by area:',
+        Object.fromEntries(diff.counts),
+        'divergences met:',
+        Object.fromEntries(diff.divergencesMet),
+      )
+  })
+  const areas = [...new Set(CASES.map((c) => c.area))]
+  for (const area of areas) {
+    describe(area, () => {
+      for (const c of CASES.filter((x) => x.area === area)) it(c.name, async () => void (await diff.run(c)))
+    })
+  }
+})
