@@ -8,7 +8,9 @@ import { type Auth, type AuthContext, type AuthError, type GuardOptions, isAuthE
 import {
   checkedOnce,
   type HeaderSource,
+  readFormBody,
   readJsonBody,
+  wantsFormBody,
   wantsJsonBody,
   webErrorResponse,
   webRequestView,
@@ -44,7 +46,8 @@ export type VerifyResult<User, Claims extends object> = VerifiedRequest<User, Cl
  * handler's own 500.
  *
  * The JSON body is read only when `json` is one of the guard's locations and the request says it is
- * JSON, from a clone, so the handler can still call `request.json()`.
+ * JSON (a form body only when a CSRF form field may be needed), from a clone, so the handler can
+ * still call `request.json()`.
  *
  * @example
  * ```ts
@@ -59,7 +62,9 @@ export async function verifyRequest<User, Claims extends object>(
   options: GuardOptions = {},
 ): Promise<VerifyResult<User, Claims>> {
   checkedOnce(options)
-  const body = wantsJsonBody(auth, options) ? await readJsonBody(request) : undefined
+  const body =
+    (wantsJsonBody(auth, options) ? await readJsonBody(request) : undefined) ??
+    (wantsFormBody(auth, options) ? await readFormBody(request) : undefined)
   let context: AuthContext<User, Claims>
   try {
     const result = check(auth, webRequestView(request, body), options)

@@ -6,7 +6,10 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { BASE } from './cases/common.js'
+import { csrfCases } from './cases/csrf.js'
+import { guardCases } from './cases/guards.js'
 import { headerCases } from './cases/headers.js'
+import { locationCases } from './cases/locations.js'
 import { tokenCases } from './cases/tokens.js'
 import { type Case, Differential } from './harness.js'
 import { type Oracle, startOracle } from './oracle.js'
@@ -15,7 +18,7 @@ import { requireFlask } from './venv.js'
 
 const flask = await requireFlask()
 
-const CASES: Case[] = [...headerCases, ...tokenCases]
+const CASES: Case[] = [...headerCases, ...tokenCases, ...locationCases, ...csrfCases, ...guardCases]
 
 describe.skipIf(flask.skip)('Flask-JWT-Extended 4.7.4 and latchkey answer alike', () => {
   let oracle: Oracle

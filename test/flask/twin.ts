@@ -6,7 +6,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
-import express, { type NextFunction, type Request, type Response } from 'express'
+import express, {
+  type Request as ExpressRequest,
+  type Response as ExpressResponse,
+  type NextFunction,
+} from 'express'
 import { applyAuthHeaders as expressHeaders, latchkey } from '../../src/adapters/express.js'
 import {
   errorResponse,
@@ -188,14 +192,14 @@ function expressTwin(auth: Auth<Json, Record<string, unknown>>, withUser: boolea
   app.use(express.json({ type: ['application/json', 'application/*+json'] }))
   app.use(express.urlencoded({ extended: false }))
   // A body that does not parse is no body (Flask-JWT-Extended then reports the missing key).
-  app.use((err: { type?: string }, req: Request, _res: Response, next: NextFunction) => {
+  app.use((err: { type?: string }, req: ExpressRequest, _res: ExpressResponse, next: NextFunction) => {
     if (err.type === 'entity.parse.failed') {
       req.body = undefined
       next()
     } else next(err)
   })
   const { requireAuth, errorHandler } = latchkey(auth)
-  const body = (req: Request, res: Response) => {
+  const body = (req: ExpressRequest, res: ExpressResponse) => {
     res.json(contextBody(req.auth as Ctx, withUser))
   }
   for (const [path, options] of Object.entries(GUARDS)) app.all(path, requireAuth(options), body)

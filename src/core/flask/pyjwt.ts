@@ -246,6 +246,8 @@ function claimsError(
   if (!Object.hasOwn(claims, config.identityClaim)) return invalid(`Missing claim: ${config.identityClaim}`)
   if (csrf !== undefined) {
     if (!Object.hasOwn(claims, 'csrf')) return invalid('Missing claim: csrf')
+    // Flask-JWT-Extended crashes on a csrf claim that is not a string: latchkey's refusal stands.
+    if (typeof claims.csrf !== 'string') return undefined
     if (claims.csrf !== csrf) return new CsrfError('CSRF double submit tokens do not match', data)
   }
   if (expired)

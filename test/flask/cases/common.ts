@@ -25,3 +25,15 @@ export function bearer(token: string, path = '/protected', method = 'GET'): Req 
 export function authorization(value: string, path = '/protected'): Req {
   return { path, headers: [['Authorization', value]] }
 }
+
+/** The claims of a token, read without verifying (to send back its CSRF value, say). */
+export function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))
+}
+
+/** The `csrf` claim of a token. */
+export const csrfOf = (token: string) => String(claimsOf(token).csrf)
+
+export const COOKIES = app({ JWT_TOKEN_LOCATION: ['cookies'] })
+export const JSON_ONLY = app({ JWT_TOKEN_LOCATION: ['json'] })
+export const QUERY = app({ JWT_TOKEN_LOCATION: ['query_string'] })
