@@ -216,6 +216,9 @@ function checkClaims(
   const sub = claims[config.identityClaim]
   if ((typeof sub !== 'string' || sub.length === 0) && !(config.allowNumericIdentity && isNumericDate(sub)))
     throw invalid(`${config.identityClaim} must be a non-empty string`)
+  // RFC 7519 §4.1.2: `sub` is a string, also when another claim holds the identity.
+  if (config.identityClaim !== 'sub' && claims.sub !== undefined && typeof claims.sub !== 'string')
+    throw invalid('sub must be a string')
   if (typeof claims.jti !== 'string' || claims.jti.length === 0)
     throw invalid('jti must be a non-empty string')
   if (claims.type !== 'access' && claims.type !== 'refresh') throw invalid('missing or unknown token type')

@@ -5,10 +5,13 @@
  * but for the listed divergences (divergences.ts), which are asserted as such.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest'
+import { callbackCases } from './cases/callbacks.js'
 import { BASE } from './cases/common.js'
+import { configCases } from './cases/config.js'
 import { csrfCases } from './cases/csrf.js'
 import { guardCases } from './cases/guards.js'
 import { headerCases } from './cases/headers.js'
+import { helperCases } from './cases/helpers.js'
 import { locationCases } from './cases/locations.js'
 import { tokenCases } from './cases/tokens.js'
 import { type Case, Differential } from './harness.js'
@@ -18,7 +21,16 @@ import { requireFlask } from './venv.js'
 
 const flask = await requireFlask()
 
-const CASES: Case[] = [...headerCases, ...tokenCases, ...locationCases, ...csrfCases, ...guardCases]
+const CASES: Case[] = [
+  ...headerCases,
+  ...tokenCases,
+  ...locationCases,
+  ...csrfCases,
+  ...guardCases,
+  ...callbackCases,
+  ...helperCases,
+  ...configCases,
+]
 
 describe.skipIf(flask.skip)('Flask-JWT-Extended 4.7.4 and latchkey answer alike', () => {
   let oracle: Oracle

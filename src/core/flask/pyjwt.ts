@@ -187,7 +187,8 @@ function pyInt(value: unknown): number | undefined {
 
 /** Python's truthiness of a JSON value. */
 function truthy(value: unknown): boolean {
-  if (value === null || value === false || value === 0 || value === '' || value === 0n) return false
+  if (value === undefined || value === null || value === false || value === 0 || value === '' || value === 0n)
+    return false
   if (Array.isArray(value)) return value.length > 0
   if (isObject(value)) return Object.keys(value).length > 0
   return true
