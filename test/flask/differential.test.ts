@@ -4,7 +4,8 @@
  * settings through `fromFlaskConfig`; status, JSON body and every Set-Cookie attribute must match,
  * but for the listed divergences (divergences.ts), which are asserted as such.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FLASK_JWT_DEFAULTS } from '../../src/flask.js'
 import { callbackCases } from './cases/callbacks.js'
 import { BASE } from './cases/common.js'
 import { configCases } from './cases/config.js'
@@ -14,6 +15,7 @@ import { headerCases } from './cases/headers.js'
 import { helperCases } from './cases/helpers.js'
 import { locationCases } from './cases/locations.js'
 import { tokenCases } from './cases/tokens.js'
+import { DIVERGENCES, type DivergenceId } from './divergences.js'
 import { type Case, Differential } from './harness.js'
 import { type Oracle, startOracle } from './oracle.js'
 import { startTwins, type TwinServer } from './twin.js'
@@ -45,18 +47,29 @@ describe.skipIf(flask.skip)('Flask-JWT-Extended 4.7.4 and latchkey answer alike'
     await oracle?.close()
     await twins?.express.close()
     await twins?.fetch.close()
-    if (diff)
-      console.log(
-        'differential cases by area:',
-        Object.fromEntries(diff.counts),
-        'divergences met:',
-        Object.fromEntries(diff.divergencesMet),
-      )
   })
-  const areas = [...new Set(CASES.map((c) => c.area))]
-  for (const area of areas) {
+
+  for (const area of new Set(CASES.map((c) => c.area))) {
     describe(area, () => {
       for (const c of CASES.filter((x) => x.area === area)) it(c.name, async () => void (await diff.run(c)))
     })
   }
+
+  describe('the suite itself', () => {
+    it('puts every Flask-JWT-Extended setting in some case', () => {
+      const used = new Set(CASES.flatMap((c) => Object.keys((c.app ?? BASE).config)))
+      expect(Object.keys(FLASK_JWT_DEFAULTS).filter((key) => !used.has(key))).toEqual([])
+    })
+
+    it('meets every divergence but those of token creation (interop.test.ts)', () => {
+      const total = [...diff.counts.values()].reduce((a, b) => a + b, 0)
+      console.log(`differential cases: ${total}`, Object.fromEntries(diff.counts))
+      console.log('divergences met:', Object.fromEntries(diff.divergencesMet))
+      expect(total).toBe(CASES.length)
+      const unmet = (Object.keys(DIVERGENCES) as DivergenceId[]).filter(
+        (id) => id !== 'reserved-claims' && !diff.divergencesMet.has(id),
+      )
+      expect(unmet).toEqual([])
+    })
+  })
 })

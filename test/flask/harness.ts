@@ -158,6 +158,12 @@ export class Differential {
       send(this.twins.fetch.port, req, app),
     ])
     this.counts.set(c.area, (this.counts.get(c.area) ?? 0) + 1)
+    // Every cookie is read through the cookie-expiry divergence (see differences).
+    if (flask.cookies.length > 0)
+      this.divergencesMet.set(
+        'cookie-expiry',
+        (this.divergencesMet.get('cookie-expiry') ?? 0) + flask.cookies.length,
+      )
     // Both adapters answer alike: the behaviour is the core's.
     expect(differences(express, fetch, true), 'express and fetch twins differ').toEqual([])
     if (c.divergence) {
