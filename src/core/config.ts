@@ -61,7 +61,10 @@ export interface AuthConfig {
     }
   >
   readonly csrf: {
-    /** True when cookies are a location and CSRF was not turned off. */
+    /**
+     * True when cookies are a location and CSRF was not turned off (under `compat`, whether or
+     * not cookies are a location: every token then carries a CSRF value, as in Flask-JWT-Extended).
+     */
     readonly enabled: boolean
     /** Upper-case methods that need the CSRF value. */
     readonly methods: ReadonlySet<string>
@@ -169,6 +172,9 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
     ? locations(options.refreshTokenLocations, 'refreshTokenLocations')
     : base
   const cookiesUsed = accessLocations.includes('cookies') || refreshLocations.includes('cookies')
+  if (options.compat !== undefined && options.compat !== 'flask-jwt-extended')
+    throw new ConfigError(`compat must be 'flask-jwt-extended' (got ${JSON.stringify(options.compat)})`)
+  const compat = options.compat === 'flask-jwt-extended'
 
   const c = options.cookies ?? {}
   const hostPrefix = c.hostPrefix === true
@@ -224,7 +230,8 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
   const headerName = name(s.headerName, 'X-CSRF-TOKEN', 'csrf.headerName')
   const formField = field(s.formField, false, 'csrf.formField')
   const csrf: AuthConfig['csrf'] = {
-    enabled: cookiesUsed && csrfEnabled,
+    // Flask-JWT-Extended puts a CSRF value in every token while its CSRF protection is on (compat).
+    enabled: (cookiesUsed || compat) && csrfEnabled,
     methods: new Set((s.methods ?? ['POST', 'PUT', 'PATCH', 'DELETE']).map((m) => String(m).toUpperCase())),
     headerName,
     refreshHeaderName: name(s.refreshHeaderName, headerName, 'csrf.refreshHeaderName'),
@@ -250,9 +257,6 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
   if (typeof identityClaim !== 'string' || identityClaim.length === 0)
     throw new ConfigError('identityClaim must be a non-empty string')
   checkErrorOptions(options.errors)
-  if (options.compat !== undefined && options.compat !== 'flask-jwt-extended')
-    throw new ConfigError(`compat must be 'flask-jwt-extended' (got ${JSON.stringify(options.compat)})`)
-  const compat = options.compat === 'flask-jwt-extended'
   const queryPrefix = options.query?.prefix ?? ''
   if (typeof queryPrefix !== 'string') throw new ConfigError('query.prefix must be a string')
   const audience = stringList(options.audience, 'audience')

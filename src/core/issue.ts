@@ -113,7 +113,8 @@ export function issueToken<Claims extends object>(
     copyClaims(claims, deps.additionalClaims(subject), config.identityClaim, 'additionalClaims')
   copyClaims(claims, options.claims, config.identityClaim, 'claims')
   claims[config.identityClaim] = sub
-  if (config.identityClaim !== 'sub') claims.sub = sub
+  // Flask-JWT-Extended writes the identity under its claim only (compat).
+  if (config.identityClaim !== 'sub' && !config.compat) claims.sub = sub
   claims.iat = iat
   claims.iat_ms = now
   if (config.notBefore) claims.nbf = iat
@@ -125,6 +126,7 @@ export function issueToken<Claims extends object>(
   claims.jti = randomUUID()
   claims.type = type
   if (type === 'access') claims.fresh = freshClaim(options.fresh, now)
+  else if (config.compat) claims.fresh = false // as Flask-JWT-Extended's refresh tokens say
   // With cookies as a location every token carries a CSRF value (as in Flask-JWT-Extended), so a token
   // an app sets as a cookie itself still passes the double-submit check; its value is `claims.csrf`.
   if (options.csrf !== undefined) claims.csrf = options.csrf

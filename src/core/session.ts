@@ -71,7 +71,7 @@ export async function login(
       ? {}
       : { refreshTtl: durationMs(options.duration, 'login duration') / 1000 }),
   })
-  deps.events.emit('login', { user, sub: result.access.claims.sub, remember, family })
+  deps.events.emit('login', { user, sub: subOf(deps.config, result.access.claims), remember, family })
   return result
 }
 

@@ -49,6 +49,10 @@ export const DIVERGENCES = {
     title: 'Where Flask-JWT-Extended crashes, latchkey answers',
     why: 'A request Flask-JWT-Extended answers with a 500 (an Authorization entry of whitespace only, a JSON body that is a list, a `csrf` claim that is not a string) gets latchkey’s 4xx: no client depends on a crash.',
   },
+  'extra-claims': {
+    title: 'latchkey’s tokens carry a little more',
+    why: '`iat_ms` (the issue time in milliseconds, so a logout everywhere never misses a token of the same second), `fam` on tokens of a login (its refresh family, for reuse detection), and a `kid` header with asymmetric keys (RFC 7638 thumbprint). Flask-JWT-Extended reads them as extra claims and ignores the `kid`.',
+  },
   'cookie-expiry': {
     title: 'Cookies carry `Max-Age`, not `Expires`',
     why: 'Werkzeug sends both; `Max-Age` wins in every browser (RFC 6265 §5.3) and does not depend on the server’s clock. To clear, latchkey sends `Max-Age=0` with the 1970 `Expires` (Werkzeug: the `Expires` alone). Asserted on every cookie of the suite.',
