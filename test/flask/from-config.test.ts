@@ -68,13 +68,19 @@ describe('fromFlaskConfig', () => {
     [{ JWT_ACCESS_COOKIE_PATH: '/api/' }, { cookies: expect.objectContaining({ accessPath: '/api/' }) }],
     [{ JWT_ACCESS_CSRF_COOKIE_NAME: 'ac' }, { cookies: expect.objectContaining({ csrfAccessName: 'ac' }) }],
     [{ JWT_ACCESS_CSRF_COOKIE_PATH: '/a' }, { cookies: expect.objectContaining({ csrfAccessPath: '/a' }) }],
-    [{ JWT_CSRF_CHECK_FORM: true, JWT_ACCESS_CSRF_FIELD_NAME: 'f' }, { csrf: expect.objectContaining({ formField: 'f', refreshFormField: 'csrf_token' }) }],
+    [
+      { JWT_CSRF_CHECK_FORM: true, JWT_ACCESS_CSRF_FIELD_NAME: 'f' },
+      { csrf: expect.objectContaining({ formField: 'f', refreshFormField: 'csrf_token' }) },
+    ],
     [{ JWT_ACCESS_CSRF_HEADER_NAME: 'X-A' }, { csrf: expect.objectContaining({ headerName: 'X-A' }) }],
     [{ JWT_ALGORITHM: 'HS512' }, { keys: [{ secret: SECRET, algorithm: 'HS512' }] }],
     [{ JWT_COOKIE_CSRF_PROTECT: false }, { csrf: expect.objectContaining({ enabled: false }) }],
     [{ JWT_COOKIE_DOMAIN: 'example.com' }, { cookies: expect.objectContaining({ domain: 'example.com' }) }],
     [{ JWT_COOKIE_SAMESITE: 'lax' }, { cookies: expect.objectContaining({ sameSite: 'Lax' }) }],
-    [{ JWT_COOKIE_SAMESITE: 'None', JWT_COOKIE_SECURE: true }, { cookies: expect.objectContaining({ sameSite: 'None', secure: true }) }],
+    [
+      { JWT_COOKIE_SAMESITE: 'None', JWT_COOKIE_SECURE: true },
+      { cookies: expect.objectContaining({ sameSite: 'None', secure: true }) },
+    ],
     [{ JWT_COOKIE_SECURE: true }, { cookies: expect.objectContaining({ secure: true }) }],
     [{ JWT_CSRF_IN_COOKIES: false }, { csrf: expect.objectContaining({ cookies: false }) }],
     [{ JWT_CSRF_METHODS: ['GET'] }, { csrf: expect.objectContaining({ methods: ['GET'] }) }],
@@ -88,7 +94,10 @@ describe('fromFlaskConfig', () => {
       },
     ],
     [{ JWT_DECODE_AUDIENCE: 'api' }, { audience: ['api'] }],
-    [{ JWT_DECODE_AUDIENCE: ['a', 'b'], JWT_ENCODE_AUDIENCE: 'a' }, { audience: ['a', 'b'], tokenAudience: ['a'] }],
+    [
+      { JWT_DECODE_AUDIENCE: ['a', 'b'], JWT_ENCODE_AUDIENCE: 'a' },
+      { audience: ['a', 'b'], tokenAudience: ['a'] },
+    ],
     [{ JWT_DECODE_ISSUER: 'iss' }, { issuer: ['iss'] }],
     [{ JWT_ENCODE_ISSUER: 'me' }, { tokenIssuer: 'me' }],
     [{ JWT_DECODE_LEEWAY: 10 }, { leeway: 10 }],
@@ -103,15 +112,30 @@ describe('fromFlaskConfig', () => {
     [{ JWT_REFRESH_COOKIE_NAME: 'rt' }, { cookies: expect.objectContaining({ refreshName: 'rt' }) }],
     [{ JWT_REFRESH_COOKIE_PATH: '/r' }, { cookies: expect.objectContaining({ refreshPath: '/r' }) }],
     [{ JWT_REFRESH_CSRF_COOKIE_NAME: 'rc' }, { cookies: expect.objectContaining({ csrfRefreshName: 'rc' }) }],
-    [{ JWT_REFRESH_CSRF_COOKIE_PATH: '/rc' }, { cookies: expect.objectContaining({ csrfRefreshPath: '/rc' }) }],
-    [{ JWT_CSRF_CHECK_FORM: true, JWT_REFRESH_CSRF_FIELD_NAME: 'r' }, { csrf: expect.objectContaining({ formField: 'csrf_token', refreshFormField: 'r' }) }],
-    [{ JWT_REFRESH_CSRF_HEADER_NAME: 'X-R' }, { csrf: expect.objectContaining({ headerName: 'X-CSRF-TOKEN', refreshHeaderName: 'X-R' }) }],
+    [
+      { JWT_REFRESH_CSRF_COOKIE_PATH: '/rc' },
+      { cookies: expect.objectContaining({ csrfRefreshPath: '/rc' }) },
+    ],
+    [
+      { JWT_CSRF_CHECK_FORM: true, JWT_REFRESH_CSRF_FIELD_NAME: 'r' },
+      { csrf: expect.objectContaining({ formField: 'csrf_token', refreshFormField: 'r' }) },
+    ],
+    [
+      { JWT_REFRESH_CSRF_HEADER_NAME: 'X-R' },
+      { csrf: expect.objectContaining({ headerName: 'X-CSRF-TOKEN', refreshHeaderName: 'X-R' }) },
+    ],
     [{ JWT_REFRESH_JSON_KEY: 'r' }, { json: { accessKey: 'access_token', refreshKey: 'r' } }],
     [{ JWT_SESSION_COOKIE: false }, { cookies: expect.objectContaining({ maxAge: 31_540_000 }) }],
     [{ JWT_TOKEN_LOCATION: 'query_string' }, { tokenLocations: ['query'] }],
-    [{ JWT_TOKEN_LOCATION: ['cookies', 'json', 'headers', 'query_string'] }, { tokenLocations: ['cookies', 'json', 'headers', 'query'] }],
+    [
+      { JWT_TOKEN_LOCATION: ['cookies', 'json', 'headers', 'query_string'] },
+      { tokenLocations: ['cookies', 'json', 'headers', 'query'] },
+    ],
     [{ JWT_VERIFY_SUB: false }, { allowNumericIdentity: true }],
-    [{ JWT_COOKIE_DOMAIN: null, JWT_DECODE_AUDIENCE: null, JWT_PRIVATE_KEY: null }, { tokenLocations: ['headers'] }],
+    [
+      { JWT_COOKIE_DOMAIN: null, JWT_DECODE_AUDIENCE: null, JWT_PRIVATE_KEY: null },
+      { tokenLocations: ['headers'] },
+    ],
   ] as Array<[FlaskConfig, Record<string, unknown>]>)('%j', (config, expected) => {
     const options = from(config)
     expect(options).toMatchObject(expected)
@@ -120,15 +144,16 @@ describe('fromFlaskConfig', () => {
   })
 
   it('RS256 with the private key (the public key is derived), or the public key alone', () => {
-    expect(fromFlaskConfig({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: PRIVATE, JWT_PUBLIC_KEY: PUBLIC }).keys).toEqual([
-      { privateKey: PRIVATE, algorithm: 'RS256' },
-    ])
+    expect(
+      fromFlaskConfig({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: PRIVATE, JWT_PUBLIC_KEY: PUBLIC }).keys,
+    ).toEqual([{ privateKey: PRIVATE, algorithm: 'RS256' }])
     const verifier = fromFlaskConfig({ JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: PUBLIC })
     expect(verifier.keys).toEqual([{ publicKey: PUBLIC, algorithm: 'RS256' }])
     const signer = createAuth(fromFlaskConfig({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: PRIVATE }))
     expect(createAuth(verifier).verifyTokenSync(signer.createAccessToken('alice')).claims.sub).toBe('alice')
     expect(
-      fromFlaskConfig({ JWT_ALGORITHM: 'RS256', JWT_DECODE_ALGORITHMS: ['PS256'], JWT_PRIVATE_KEY: PRIVATE }).keys,
+      fromFlaskConfig({ JWT_ALGORITHM: 'RS256', JWT_DECODE_ALGORITHMS: ['PS256'], JWT_PRIVATE_KEY: PRIVATE })
+        .keys,
     ).toEqual([
       { privateKey: PRIVATE, algorithm: 'RS256', kid: 'RS256' },
       { privateKey: PRIVATE, algorithm: 'PS256', kid: 'PS256', verifyOnly: true },
@@ -136,7 +161,9 @@ describe('fromFlaskConfig', () => {
   })
 
   it('signs with Flask’s SECRET_KEY when JWT_SECRET_KEY is unset, as Flask-JWT-Extended does', () => {
-    expect(fromFlaskConfig({ SECRET_KEY: SECRET, DEBUG: true }).keys).toEqual([{ secret: SECRET, algorithm: 'HS256' }])
+    expect(fromFlaskConfig({ SECRET_KEY: SECRET, DEBUG: true }).keys).toEqual([
+      { secret: SECRET, algorithm: 'HS256' },
+    ])
     expect(fromFlaskConfig({ SECRET_KEY: 'other', JWT_SECRET_KEY: SECRET }).keys).toEqual([
       { secret: SECRET, algorithm: 'HS256' },
     ])
@@ -147,7 +174,9 @@ describe('fromFlaskConfig', () => {
       /^fromFlaskConfig: JWT_SECRET_KEY is 5 bytes; HS256 needs at least 32 random bytes \(RFC 7518 §3\.2\)/,
     )
     const options = fromFlaskConfig({ JWT_SECRET_KEY: 'short' }, { insecureShortSecretForMigration: true })
-    expect(options.keys).toEqual([{ secret: 'short', algorithm: 'HS256', insecureShortSecretForMigration: true }])
+    expect(options.keys).toEqual([
+      { secret: 'short', algorithm: 'HS256', insecureShortSecretForMigration: true },
+    ])
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
     try {
       const auth = createAuth(options)
@@ -157,17 +186,22 @@ describe('fromFlaskConfig', () => {
       warn.mockRestore()
     }
     // A 32-byte secret is enough for HS256, not for HS512 beside it.
-    expect(() => from({ JWT_SECRET_KEY: 'x'.repeat(32), JWT_DECODE_ALGORITHMS: ['HS512'] })).toThrow(/HS512 needs at least 64/)
+    expect(() => from({ JWT_SECRET_KEY: 'x'.repeat(32), JWT_DECODE_ALGORITHMS: ['HS512'] })).toThrow(
+      /HS512 needs at least 64/,
+    )
   })
 
   it.each([
     [{ JWT_BLACKLIST_ENABLED: true }, 'JWT_BLACKLIST_ENABLED is not a Flask-JWT-Extended 4 setting'],
     [{ JWT_ACESS_TOKEN_EXPIRES: 60 }, 'JWT_ACESS_TOKEN_EXPIRES is not a Flask-JWT-Extended 4 setting'],
-    [{ JWT_SECRET_KEY: null, SECRET_KEY: null }, 'JWT_SECRET_KEY (or Flask\'s SECRET_KEY) must be set'],
+    [{ JWT_SECRET_KEY: null, SECRET_KEY: null }, "JWT_SECRET_KEY (or Flask's SECRET_KEY) must be set"],
     [{ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM must be one of the algorithms latchkey supports'],
     [{ JWT_ALGORITHM: 'RS256' }, 'JWT_PRIVATE_KEY or JWT_PUBLIC_KEY must be set'],
     [{ JWT_DECODE_ALGORITHMS: ['RS256'] }, 'JWT_DECODE_ALGORITHMS mixes HS and asymmetric algorithms'],
-    [{ JWT_DECODE_ALGORITHMS: ['HS999'] }, 'JWT_DECODE_ALGORITHMS lists an algorithm latchkey does not support'],
+    [
+      { JWT_DECODE_ALGORITHMS: ['HS999'] },
+      'JWT_DECODE_ALGORITHMS lists an algorithm latchkey does not support',
+    ],
     [{ JWT_ENCODE_AUDIENCE: 'api' }, 'JWT_ENCODE_AUDIENCE is set without JWT_DECODE_AUDIENCE'],
     [{ JWT_TOKEN_LOCATION: [] }, 'JWT_TOKEN_LOCATION must name at least one'],
     [{ JWT_TOKEN_LOCATION: ['header'] }, 'JWT_TOKEN_LOCATION can only contain'],

@@ -36,7 +36,14 @@ const ours = (doc: Uint8Array) => {
 /** A JSON text, then broken: cut, a character dropped, swapped in or repeated. */
 const broken = fc
   .tuple(
-    fc.oneof(fc.json(), fc.constantFrom('{"alg":"HS256","typ":"JWT"}', '{"sub":"alice","exp":1700000000}', '[1, 2.5e3, -0, "\\u00e9\\ud83d\\ude00"]')),
+    fc.oneof(
+      fc.json(),
+      fc.constantFrom(
+        '{"alg":"HS256","typ":"JWT"}',
+        '{"sub":"alice","exp":1700000000}',
+        '[1, 2.5e3, -0, "\\u00e9\\ud83d\\ude00"]',
+      ),
+    ),
     fc.array(
       fc.tuple(
         fc.constantFrom('cut', 'drop', 'insert', 'double'),
@@ -60,7 +67,11 @@ const broken = fc
 
 /** Bytes that are not always UTF-8: a prefix of JSON, then anything. */
 const bytes = fc
-  .tuple(fc.constantFrom('', '{"a":"', '["', '"'), fc.uint8Array({ maxLength: 12 }), fc.constantFrom('', '"', '"}', '"]'))
+  .tuple(
+    fc.constantFrom('', '{"a":"', '["', '"'),
+    fc.uint8Array({ maxLength: 12 }),
+    fc.constantFrom('', '"', '"}', '"]'),
+  )
   .map(([a, b, c]) => new Uint8Array(Buffer.concat([Buffer.from(a), Buffer.from(b), Buffer.from(c)])))
 
 describe.skipIf(flask.skip)("Python's json error texts", () => {
@@ -68,9 +79,16 @@ describe.skipIf(flask.skip)("Python's json error texts", () => {
     const docs = [
       ...fc.sample(broken, { numRuns: 2500, seed: 14 }),
       ...fc.sample(bytes, { numRuns: 1500, seed: 41 }),
-      ...['', ' ', '\ufeff{}', 'NaN', '-Infinity', '1e400', '123456789012345678901234567890', '{"a":1,"a":2}'].map(
-        (s) => new Uint8Array(Buffer.from(s)),
-      ),
+      ...[
+        '',
+        ' ',
+        '\ufeff{}',
+        'NaN',
+        '-Infinity',
+        '1e400',
+        '123456789012345678901234567890',
+        '{"a":1,"a":2}',
+      ].map((s) => new Uint8Array(Buffer.from(s))),
       new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]),
       new Uint8Array([0x22, 0xed, 0xa0, 0x80, 0x22]),
     ]

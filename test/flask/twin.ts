@@ -204,13 +204,16 @@ function expressTwin(auth: Auth<Json, Record<string, unknown>>, withUser: boolea
   }
   for (const [path, options] of Object.entries(GUARDS)) app.all(path, requireAuth(options), body)
   app.all('/loc/:locations', (req, res, next) =>
-    requireAuth({ locations: latchkeyLocations(String(req.params.locations)) })(req, res, () =>
-      body(req, res),
+    requireAuth({ locations: latchkeyLocations(String(req.params.locations)) })(
+      req,
+      res,
+      (error?: unknown) => (error ? next(error) : body(req, res)),
     ),
   )
   app.all('/verify', (req, res, next) => {
     const options = verifyOptions(new URL(req.url, 'http://x').searchParams)
-    requireAuth(options)(req, res, () => {
+    requireAuth(options)(req, res, (error?: unknown) => {
+      if (error) return next(error)
       const ctx = req.auth as Ctx
       res.json(
         ctx.isAuthenticated
