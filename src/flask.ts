@@ -4,11 +4,5 @@
  * docs/migrating-from-flask.md for every setting, function, decorator, loader and signal beside
  * latchkey's, and for what stays different on purpose. No dependency beyond latchkey itself.
  */
-export {
-  FLASK_JWT_DEFAULTS,
-  type FlaskAuthOptions,
-  type FlaskConfig,
-  type FlaskJwtSettings,
-  type FromFlaskConfigOptions,
-  fromFlaskConfig,
-} from './core/flask/config.js'
+export { type FlaskAuthOptions, type FromFlaskConfigOptions, fromFlaskConfig } from './core/flask/config.js'
+export { FLASK_JWT_DEFAULTS, type FlaskConfig, type FlaskJwtSettings } from './core/flask/settings.js'

@@ -34,15 +34,11 @@ export interface AuthConfig {
   readonly allowNonExpiring: boolean
   /** The claim that holds the identity. */
   readonly identityClaim: string
-  /** The accepted audiences (`aud`), or undefined: tokens with an `aud` are refused. */
   readonly audience: readonly string[] | undefined
-  /** The accepted issuers (`iss`), or undefined: any issuer. */
   readonly issuer: readonly string[] | undefined
-  /** The `aud` issued tokens carry (`tokenAudience`, else `audience`), or undefined. */
+  /** The `aud` and `iss` issued tokens carry (`tokenAudience`, `tokenIssuer`), or undefined. */
   readonly tokenAudience: string | readonly string[] | undefined
-  /** The `iss` issued tokens carry (`tokenIssuer`, else the first `issuer`), or undefined. */
   readonly tokenIssuer: string | undefined
-  /** Whether an identity claim that is a number is accepted (`allowNumericIdentity`). */
   readonly allowNumericIdentity: boolean
   readonly leewayMs: number
   readonly notBefore: boolean
@@ -56,15 +52,11 @@ export interface AuthConfig {
   readonly cookies: Readonly<
     Required<Omit<CookieOptions, 'domain' | 'maxAge'>> & {
       domain: string | undefined
-      /** Default Max-Age of the cookie helpers' cookies, in seconds; undefined: browser-session cookies. */
       maxAge: number | undefined
     }
   >
   readonly csrf: {
-    /**
-     * True when cookies are a location and CSRF was not turned off (under `compat`, whether or
-     * not cookies are a location: every token then carries a CSRF value, as in Flask-JWT-Extended).
-     */
+    /** True when cookies are a location (or under `compat`) and CSRF was not turned off. */
     readonly enabled: boolean
     /** Upper-case methods that need the CSRF value. */
     readonly methods: ReadonlySet<string>
@@ -262,13 +254,8 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
   const audience = stringList(options.audience, 'audience')
   const issuer = stringList(options.issuer, 'issuer')
   const tokenAudience =
-    options.tokenAudience === undefined
-      ? audience && (audience.length === 1 ? audience[0] : audience)
-      : (stringList(options.tokenAudience, 'tokenAudience') as string[])
-  if (
-    options.tokenIssuer !== undefined &&
-    (typeof options.tokenIssuer !== 'string' || options.tokenIssuer === '')
-  )
+    options.tokenAudience === undefined ? audience : stringList(options.tokenAudience, 'tokenAudience')
+  if (options.tokenIssuer !== undefined && (typeof options.tokenIssuer !== 'string' || !options.tokenIssuer))
     throw new ConfigError('tokenIssuer must be a non-empty string')
   const implicit = options.implicitRefresh
   if (implicit && !cookiesUsed)
@@ -314,8 +301,7 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
     identityClaim,
     audience,
     issuer,
-    tokenAudience:
-      Array.isArray(tokenAudience) && tokenAudience.length === 1 ? tokenAudience[0] : tokenAudience,
+    tokenAudience: tokenAudience?.length === 1 ? tokenAudience[0] : tokenAudience,
     tokenIssuer: options.tokenIssuer ?? issuer?.[0],
     allowNumericIdentity: options.allowNumericIdentity === true,
     leewayMs,
