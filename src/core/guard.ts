@@ -274,11 +274,11 @@ export function contextStep(loaded: unknown, state: GuardState): Context {
 }
 
 /**
- * The context of a request without a token (optional guards, CORS preflights). Under
- * `compat: 'flask-jwt-extended'` its claims and header are `{}`, as `get_jwt()` answers there.
+ * The context of a request without a token (optional guards, CORS preflights). Under the
+ * flask-jwt-extended preset (or `compat`) its claims and header are `{}`, as `get_jwt()` answers there.
  */
 export function anonymous(deps: Pick<GuardDeps, 'anonymousUser' | 'config'>): Context {
-  const compat = deps.config.compat
+  const compat = deps.config.errorPreset === 'flask-jwt-extended'
   return {
     isAuthenticated: false,
     user: deps.anonymousUser,
