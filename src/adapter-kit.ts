@@ -25,6 +25,7 @@ import type { MaybePromise } from './internal/awaitable.js'
 
 export { type CookieSpec, serializeCookie } from './core/cookies.js'
 export type { GuardOptions } from './core/guard.js'
+export { checkGuardOptions } from './core/guard-options.js'
 export { cookieReader } from './core/locations.js'
 export { type ErrorResponse, renderError } from './core/responses.js'
 export type { AuthContext, RequestView } from './core/types.js'

@@ -48,12 +48,19 @@ export const DEFAULT_STATUS: Readonly<Record<AuthErrorCode, number>> = Object.fr
 /** Response headers an error carries: read-only, set when the error is made. */
 export type ErrorHeaders = Readonly<Record<string, string | string[]>>
 
+/** A decoded token header or claim set, as errors carry them (read-only). */
+export type TokenData = Readonly<Record<string, unknown>>
+
 /** What every error constructor accepts besides its own arguments. */
 export interface AuthErrorOptions {
   /** The original error (a jose error, a store's failure, ...). */
   cause?: unknown
   /** Headers the response must carry besides the error body (for example cookies to clear). */
   headers?: ErrorHeaders
+  /** The header of the token the error is about, when it was decoded. */
+  header?: TokenData
+  /** The claims of the token the error is about, when they were verified (an expired token's too). */
+  claims?: TokenData
 }
 
 const NO_HEADERS: ErrorHeaders = Object.freeze({})
@@ -74,11 +81,21 @@ export abstract class AuthError extends Error {
   abstract readonly code: AuthErrorCode
   /** Headers the response must carry besides the error body (for example cookies to clear). Frozen. */
   readonly headers: ErrorHeaders
+  /**
+   * The decoded header of the token the error is about, where it was decoded (an expired, revoked,
+   * not fresh or wrong-type token, a user not found, claims rejected, a CSRF mismatch), so an error
+   * handler can build its answer from it, as Flask-JWT-Extended's loaders do. Undefined otherwise.
+   */
+  readonly header: TokenData | undefined
+  /** The claims of that token (verified, but for its expiry in an expired token's case), or undefined. */
+  readonly claims: TokenData | undefined
 
   constructor(message: string, options?: AuthErrorOptions) {
     super(message, options !== undefined && 'cause' in options ? { cause: options.cause } : undefined)
     this.name = new.target.name
     this.headers = options?.headers === undefined ? NO_HEADERS : Object.freeze({ ...options.headers })
+    this.header = options?.header
+    this.claims = options?.claims
   }
 
   /** The default HTTP status for this error's code. */
@@ -129,6 +146,10 @@ export interface MissingToken {
   name: string
   /** For `json`: whether the request declared a JSON body (`Content-Type: application/json`). */
   jsonBody?: boolean
+  /** For `headers`: the header was sent, but not as `<type> <token>` (another scheme, say). */
+  otherScheme?: boolean
+  /** For `headers`: the expected type (`Bearer`; `''` for a bare token). */
+  type?: string
 }
 
 /** The token's `exp` is in the past (beyond the leeway). */
@@ -142,11 +163,11 @@ export class TokenExpiredError extends AuthError {
   }
 }
 
-/** The token's `nbf` is in the future (beyond the leeway). */
+/** The token's `nbf` (or, under `compat`, its `iat`) is in the future (beyond the leeway). */
 export class TokenNotYetValidError extends AuthError {
   readonly code = 'TOKEN_NOT_YET_VALID' as const
-  constructor(options?: AuthErrorOptions) {
-    super('Token is not yet valid', options)
+  constructor(options?: AuthErrorOptions & { message?: string }) {
+    super(options?.message ?? 'Token is not yet valid', options)
   }
 }
 
@@ -187,8 +208,11 @@ export class TokenRevokedError extends AuthError {
 /** The user loader found no user for the token's identity. */
 export class UserNotFoundError extends AuthError {
   readonly code = 'USER_NOT_FOUND' as const
-  constructor(options?: AuthErrorOptions) {
+  /** The identity no user was found for, when the guard knows it. */
+  readonly identity: string | undefined
+  constructor(options?: AuthErrorOptions & { identity?: string }) {
     super('User not found', options)
+    this.identity = options?.identity
   }
 }
 

@@ -6,8 +6,11 @@
 import { check } from '../adapter-kit.js'
 import { type Auth, type AuthContext, type AuthError, type GuardOptions, isAuthError } from '../index.js'
 import {
+  checkedOnce,
   type HeaderSource,
+  readFormBody,
   readJsonBody,
+  wantsFormBody,
   wantsJsonBody,
   webErrorResponse,
   webRequestView,
@@ -43,7 +46,8 @@ export type VerifyResult<User, Claims extends object> = VerifiedRequest<User, Cl
  * handler's own 500.
  *
  * The JSON body is read only when `json` is one of the guard's locations and the request says it is
- * JSON, from a clone, so the handler can still call `request.json()`.
+ * JSON (a form body only when a CSRF form field may be needed), from a clone, so the handler can
+ * still call `request.json()`.
  *
  * @example
  * ```ts
@@ -57,7 +61,10 @@ export async function verifyRequest<User, Claims extends object>(
   request: Request,
   options: GuardOptions = {},
 ): Promise<VerifyResult<User, Claims>> {
-  const body = wantsJsonBody(auth, options) ? await readJsonBody(request) : undefined
+  checkedOnce(options)
+  const body =
+    (wantsJsonBody(auth, options) ? await readJsonBody(request) : undefined) ??
+    (wantsFormBody(auth, options) ? await readFormBody(request) : undefined)
   let context: AuthContext<User, Claims>
   try {
     const result = check(auth, webRequestView(request, body), options)

@@ -16,7 +16,10 @@ import {
   type AdapterGuardOptions,
   coreOptions,
   type HeaderSource,
+  isFormContentType,
   isJsonContentType,
+  readFormBody,
+  wantsFormBody,
   wantsJsonBody,
   webErrorResponse,
   webRequestView,
@@ -63,14 +66,19 @@ export function requireAuth<User, Claims extends object>(
   const mode = options.handleErrors ?? 'respond'
   const coreGuard = coreOptions(options)
   const readJson = wantsJsonBody(auth, coreGuard)
+  const readForm = wantsFormBody(auth, coreGuard)
   return async function latchkeyGuard(c, next) {
     let body: unknown
-    if (readJson && isJsonContentType(c.req.header('content-type'))) {
+    const type = c.req.header('content-type')
+    if (readJson && isJsonContentType(type)) {
       try {
         body = await c.req.json()
       } catch {
         body = undefined // not JSON after all: no token there; the handler sees the parse error itself
       }
+    } else if (readForm && isFormContentType(type)) {
+      // The CSRF value may be a form field; Hono keeps the parsed body for the handler.
+      body = await readFormBody(c.req.raw)
     }
     let context: AuthContext<User, Claims>
     try {

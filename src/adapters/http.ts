@@ -7,6 +7,7 @@
  * and fetch adapters load it on Bun, Deno and workers, and type-check there without @types/node.
  */
 import {
+  checkGuardOptions,
   cookieReader,
   type ErrorResponse,
   type GuardOptions,
@@ -39,11 +40,26 @@ export interface HeaderSource {
   headers: Record<string, string | string[]>
 }
 
-/** The core's guard options of adapter guard options (drops `handleErrors`). */
+/**
+ * The core's guard options of adapter guard options (drops `handleErrors`), checked: called where a
+ * guard is made, so an unknown option or location is a ConfigError at start-up.
+ */
 export function coreOptions(options: AdapterGuardOptions | undefined): GuardOptions {
   if (!options) return {}
+  checkGuardOptions(options, ['handleErrors'])
   const { handleErrors: _ignored, ...rest } = options
   return rest
+}
+
+const CHECKED = new WeakSet<object>()
+
+/** {@link checkGuardOptions} for guards made per request (fetch): each options object is checked once. */
+export function checkedOnce(options: GuardOptions): GuardOptions {
+  if (!CHECKED.has(options)) {
+    checkGuardOptions(options)
+    CHECKED.add(options)
+  }
+  return options
 }
 
 /**
@@ -55,6 +71,42 @@ export function wantsJsonBody(
   options: GuardOptions | undefined,
 ): boolean {
   return guardLocations(auth, options).includes('json')
+}
+
+/**
+ * Whether a guard may need a form body: for the CSRF value of a cookie token in a form field
+ * (`csrf.formField`). Adapters that parse bodies themselves (Hono, fetch) read a form body only then.
+ */
+export function wantsFormBody(
+  auth: Pick<Auth<unknown, object>, 'config'>,
+  options: GuardOptions | undefined,
+): boolean {
+  const csrf = auth.config.csrf
+  const field = options?.refresh ? csrf.refreshFormField : csrf.formField
+  return csrf.enabled && field !== false && guardLocations(auth, options).includes('cookies')
+}
+
+/** True for the content types of HTML forms. */
+export function isFormContentType(value: string | null | undefined): boolean {
+  const type = (value?.split(';', 1)[0] ?? '').trim().toLowerCase()
+  return type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data'
+}
+
+/**
+ * The fields of a form body of a web-standard Request (the first value of each, as text), read
+ * from a clone so the handler can still read the original. Undefined for any other body.
+ */
+export async function readFormBody(request: Request): Promise<Record<string, string> | undefined> {
+  if (!isFormContentType(request.headers.get('content-type')) || request.body === null) return undefined
+  try {
+    const out: Record<string, string> = Object.create(null)
+    for (const [name, value] of await request.clone().formData()) {
+      if (typeof value === 'string' && !Object.hasOwn(out, name)) out[name] = value
+    }
+    return out
+  } catch {
+    return undefined
+  }
 }
 
 /** True for `application/json` and `application/*+json` content types. */

@@ -7,10 +7,20 @@ import { type AuthError, ConfigError } from '../errors.js'
 import type { MaybePromise } from '../internal/awaitable.js'
 import type { TokenRef } from '../stores/store.js'
 import { type AuthConfig, resolveConfig } from './config.js'
+import {
+  type CookieHeaders,
+  csrfClaim,
+  type SetCookieOptions,
+  setCookieHeaders,
+  type UnsetCookieOptions,
+  unsetCookieHeaders,
+  wantsCsrfCookie,
+} from './cookie-helpers.js'
 import { resolveDpop } from './dpop.js'
 import { checkProof, consumeProof, type ProofRequest, type VerifiedProof } from './dpop-proof.js'
 import { type AuthEvents, type CoreEvents, EventHub } from './events.js'
 import { isRevoked, revokeFamily } from './family.js'
+import { explainRefusal } from './flask/pyjwt.js'
 import { type GuardDeps, type GuardOptions, guard } from './guard.js'
 import { type CreateTokenOptions, type IssuedToken, issueToken } from './issue.js'
 import { createIssuerRegistry } from './issuers.js'
@@ -139,6 +149,33 @@ export interface Auth<User = string, Claims extends object = Record<string, unkn
   verifyDpopProof(proof: string | undefined, request: ProofRequest): Promise<VerifiedProof>
   /** `Set-Cookie` values that clear every token and CSRF cookie. */
   clearCookies(): string[]
+  /**
+   * The cookies of an access token the app made itself (Flask-JWT-Extended's `set_access_cookies`):
+   * the token cookie and, when CSRF cookies are on, the readable CSRF cookie holding the token's
+   * `csrf` claim (the token is verified to read it). Pass the result to the adapter's `applyAuthHeaders`.
+   *
+   * @example
+   * ```ts
+   * const token = auth.createAccessToken(user, { fresh: true })
+   * applyAuthHeaders(res, auth.accessCookies(token, { domain: 'example.com' })).json({ ok: true })
+   * ```
+   */
+  accessCookies(token: string, options?: SetCookieOptions): CookieHeaders
+  /** The cookies of a refresh token (`set_refresh_cookies`); as {@link Auth.accessCookies}. */
+  refreshCookies(token: string, options?: SetCookieOptions): CookieHeaders
+  /**
+   * Cookies that clear the access token and its CSRF cookie (`unset_access_cookies`).
+   *
+   * @example
+   * ```ts
+   * applyAuthHeaders(res, auth.unsetAccessCookies()).json({ ok: true })
+   * ```
+   */
+  unsetAccessCookies(options?: UnsetCookieOptions): CookieHeaders
+  /** Cookies that clear the refresh token and its CSRF cookie (`unset_refresh_cookies`). */
+  unsetRefreshCookies(options?: UnsetCookieOptions): CookieHeaders
+  /** Cookies that clear every token and CSRF cookie (`unset_jwt_cookies`); `clearCookies` with a domain. */
+  unsetCookies(options?: UnsetCookieOptions): CookieHeaders
   /** The public keys as a JWKS document. */
   jwks(): JWKS
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -192,6 +229,9 @@ export function createAuth<User = string, Claims extends object = Record<string,
     resolvedKeys: new WeakMap(),
     headerSegments: new WeakMap(),
     additionalClaims: options.additionalClaims as Core['additionalClaims'],
+    additionalHeaders: options.additionalHeaders as Core['additionalHeaders'],
+    signingKey: options.signingKey as Core['signingKey'],
+    signingKeys: new WeakMap(),
     identify: options.identify as Core['identify'],
     loadUser: options.loadUser as Core['loadUser'],
     isActive: options.isActive as Core['isActive'],
@@ -200,10 +240,21 @@ export function createAuth<User = string, Claims extends object = Record<string,
     store: options.revocation,
     events: events as unknown as CoreEvents,
   }
-  const errorOptions = options.errors ?? {}
+  const errorOptions = { ...options.errors, preset: config.errorPreset }
   // The core works on contexts of unknown users; the app's User and Claims are restored here, once.
   type Ctx = AuthContext<User, Claims>
-  const verifySync = (token: string, opts?: VerifyOptions) => verifyTokenSync<Claims>(core, token, opts)
+  // Under the flask-jwt-extended preset a refusal is explained in PyJWT's words (decode_token).
+  const explained = config.errorPreset === 'flask-jwt-extended'
+  const verifySync = (token: string, opts?: VerifyOptions) => {
+    if (!explained) return verifyTokenSync<Claims>(core, token, opts)
+    try {
+      return verifyTokenSync<Claims>(core, token, opts)
+    } catch (err) {
+      throw explainRefusal(core, token, err)
+    }
+  }
+  const csrfOf = (token: string) =>
+    wantsCsrfCookie(config) ? csrfClaim(verifySync(token).claims as { csrf?: unknown }) : undefined
 
   return {
     config,
@@ -212,7 +263,13 @@ export function createAuth<User = string, Claims extends object = Record<string,
     issueToken: (type, subject, opts) => issueToken<Claims>(core, type, subject, opts),
     verifyTokenSync: verifySync,
     decodeToken: verifySync,
-    verifyToken: async (token, opts) => verifyToken<Claims>(core, token, opts),
+    verifyToken: async (token, opts) => {
+      try {
+        return await verifyToken<Claims>(core, token, opts)
+      } catch (err) {
+        throw explained ? explainRefusal(core, token, err) : err
+      }
+    },
     check: (view, opts) => guard(core, view, opts) as MaybePromise<Ctx>,
     authenticate(view, opts) {
       try {
@@ -239,6 +296,11 @@ export function createAuth<User = string, Claims extends object = Record<string,
       return checked
     },
     clearCookies: () => clearCookies(core),
+    accessCookies: (token, opts) => setCookieHeaders(config, 'access', token, csrfOf(token), opts),
+    refreshCookies: (token, opts) => setCookieHeaders(config, 'refresh', token, csrfOf(token), opts),
+    unsetAccessCookies: (opts) => unsetCookieHeaders(config, ['access'], opts),
+    unsetRefreshCookies: (opts) => unsetCookieHeaders(config, ['refresh'], opts),
+    unsetCookies: (opts) => unsetCookieHeaders(config, ['access', 'refresh'], opts),
     jwks: () => core.keys.jwks(),
     on: (event, listener) => events.on(event, listener),
   }

@@ -36,6 +36,10 @@ export interface AuthConfig {
   readonly identityClaim: string
   readonly audience: readonly string[] | undefined
   readonly issuer: readonly string[] | undefined
+  /** The `aud` and `iss` issued tokens carry (`tokenAudience`, `tokenIssuer`), or undefined. */
+  readonly tokenAudience: string | readonly string[] | undefined
+  readonly tokenIssuer: string | undefined
+  readonly allowNumericIdentity: boolean
   readonly leewayMs: number
   readonly notBefore: boolean
   readonly maxTokenLength: number
@@ -45,26 +49,40 @@ export interface AuthConfig {
   /** The scheme (`Bearer`), or `''` for a bare token. */
   readonly headerType: string
   /** Cookie names (with the `__Host-` prefix when configured) and attributes. */
-  readonly cookies: Readonly<Required<Omit<CookieOptions, 'domain'>> & { domain: string | undefined }>
+  readonly cookies: Readonly<
+    Required<Omit<CookieOptions, 'domain' | 'maxAge'>> & {
+      domain: string | undefined
+      maxAge: number | undefined
+    }
+  >
   readonly csrf: {
-    /** True when cookies are a location and CSRF was not turned off. */
+    /** True when cookies are a location (or under `compat`) and CSRF was not turned off. */
     readonly enabled: boolean
     /** Upper-case methods that need the CSRF value. */
     readonly methods: ReadonlySet<string>
     /** The header that carries the CSRF value (as configured, `X-CSRF-TOKEN` by default). */
     readonly headerName: string
+    /** The header that carries the CSRF value of refresh tokens. */
+    readonly refreshHeaderName: string
     readonly formField: string | false
+    readonly refreshFormField: string | false
     /** Whether logins also set the readable CSRF cookies. */
     readonly cookies: boolean
   }
   readonly json: { readonly accessKey: string; readonly refreshKey: string }
   readonly queryParam: string
+  /** Text a query-string token must start with (removed before verifying); '' for none. */
+  readonly queryPrefix: string
   readonly refreshReuseGraceMs: number
   /** How long before expiry a cookie access token is re-issued; `false`: implicit refresh is off. */
   readonly implicitRefreshWindowMs: number | false
   readonly verifiedTokenCache: number | false
   /** The clock, in epoch milliseconds. */
   readonly clock: () => number
+  /** `compat: 'flask-jwt-extended'`: Flask-JWT-Extended's request handling (see the option). */
+  readonly compat: boolean
+  /** The error preset: with 'flask-jwt-extended', refusals are explained in its and PyJWT's words. */
+  readonly errorPreset: 'latchkey' | 'flask-jwt-extended'
 }
 
 function refuseUnknown(obj: object, allowed: ReadonlySet<string>, where: string): void {
@@ -148,13 +166,16 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
     ? locations(options.refreshTokenLocations, 'refreshTokenLocations')
     : base
   const cookiesUsed = accessLocations.includes('cookies') || refreshLocations.includes('cookies')
+  if (options.compat !== undefined && options.compat !== 'flask-jwt-extended')
+    throw new ConfigError(`compat must be 'flask-jwt-extended' (got ${JSON.stringify(options.compat)})`)
+  const compat = options.compat === 'flask-jwt-extended'
 
   const c = options.cookies ?? {}
   const hostPrefix = c.hostPrefix === true
   const secure = c.secure ?? true
   const sameSite = c.sameSite ?? 'Lax'
-  if (!['Strict', 'Lax', 'None'].includes(sameSite))
-    throw new ConfigError(`cookies.sameSite must be 'Strict', 'Lax' or 'None'`)
+  if (sameSite !== false && !['Strict', 'Lax', 'None'].includes(sameSite))
+    throw new ConfigError(`cookies.sameSite must be 'Strict', 'Lax', 'None' or false (no attribute)`)
   if (sameSite === 'None' && !secure)
     throw new ConfigError('cookies.sameSite None requires cookies.secure true (browsers drop it otherwise)')
   const prefix = hostPrefix ? '__Host-' : ''
@@ -171,6 +192,7 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
     csrfAccessPath: c.csrfAccessPath ?? c.accessPath ?? '/',
     csrfRefreshPath: c.csrfRefreshPath ?? c.refreshPath ?? '/',
     hostPrefix,
+    maxAge: c.maxAge === undefined ? undefined : Math.floor(durationMs(c.maxAge, 'cookies.maxAge') / 1000),
   }
   if (hostPrefix) {
     const paths = [cookies.accessPath, cookies.refreshPath, cookies.csrfAccessPath, cookies.csrfRefreshPath]
@@ -199,11 +221,16 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
       'csrf.methods is empty, which turns CSRF off; set csrf.enabled: false to opt out explicitly',
     )
   }
+  const headerName = name(s.headerName, 'X-CSRF-TOKEN', 'csrf.headerName')
+  const formField = field(s.formField, false, 'csrf.formField')
   const csrf: AuthConfig['csrf'] = {
-    enabled: cookiesUsed && csrfEnabled,
+    // Flask-JWT-Extended puts a CSRF value in every token while its CSRF protection is on (compat).
+    enabled: (cookiesUsed || compat) && csrfEnabled,
     methods: new Set((s.methods ?? ['POST', 'PUT', 'PATCH', 'DELETE']).map((m) => String(m).toUpperCase())),
-    headerName: name(s.headerName, 'X-CSRF-TOKEN', 'csrf.headerName'),
-    formField: s.formField ?? false,
+    headerName,
+    refreshHeaderName: name(s.refreshHeaderName, headerName, 'csrf.refreshHeaderName'),
+    formField,
+    refreshFormField: field(s.refreshFormField, formField, 'csrf.refreshFormField'),
     cookies: s.cookies ?? true,
   }
 
@@ -219,21 +246,31 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
   const headerType = options.header?.type ?? 'Bearer'
   if (typeof headerType !== 'string' || /\s/.test(headerType))
     throw new ConfigError('header.type must be a single word, or "" for a bare token')
-  const headerName = name(options.header?.name, 'Authorization', 'header.name')
+  const authHeaderName = name(options.header?.name, 'Authorization', 'header.name')
   const identityClaim = options.identityClaim ?? 'sub'
   if (typeof identityClaim !== 'string' || identityClaim.length === 0)
     throw new ConfigError('identityClaim must be a non-empty string')
   checkErrorOptions(options.errors)
+  const queryPrefix = options.query?.prefix ?? ''
+  if (typeof queryPrefix !== 'string') throw new ConfigError('query.prefix must be a string')
+  const audience = stringList(options.audience, 'audience')
+  const issuer = stringList(options.issuer, 'issuer')
+  const tokenAudience =
+    options.tokenAudience === undefined ? audience : stringList(options.tokenAudience, 'tokenAudience')
+  if (options.tokenIssuer !== undefined && (typeof options.tokenIssuer !== 'string' || !options.tokenIssuer))
+    throw new ConfigError('tokenIssuer must be a non-empty string')
   const implicit = options.implicitRefresh
   if (implicit && !cookiesUsed)
     throw new ConfigError('implicitRefresh only works when cookies are a token location')
 
   for (const fn of [
     'resolveKey',
+    'signingKey',
     'identify',
     'loadUser',
     'isActive',
     'additionalClaims',
+    'additionalHeaders',
     'checkClaims',
     'clock',
     'onListenerError',
@@ -264,13 +301,16 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
     sessionRefreshTtlMs: ttl(options.sessionRefreshTokenTtl, '1d', 'sessionRefreshTokenTtl', false) as number,
     allowNonExpiring,
     identityClaim,
-    audience: stringList(options.audience, 'audience'),
-    issuer: stringList(options.issuer, 'issuer'),
+    audience,
+    issuer,
+    tokenAudience: tokenAudience?.length === 1 ? tokenAudience[0] : tokenAudience,
+    tokenIssuer: options.tokenIssuer ?? issuer?.[0],
+    allowNumericIdentity: options.allowNumericIdentity === true,
     leewayMs,
     notBefore: options.notBefore ?? true,
     maxTokenLength,
-    headerName,
-    headerNameLower: headerName.toLowerCase(),
+    headerName: authHeaderName,
+    headerNameLower: authHeaderName.toLowerCase(),
     headerType,
     cookies,
     csrf,
@@ -279,11 +319,22 @@ export function resolveConfig<User, Claims extends object>(options: AuthOptions<
       refreshKey: options.json?.refreshKey ?? 'refresh_token',
     },
     queryParam: options.query?.param ?? 'jwt',
+    queryPrefix,
     refreshReuseGraceMs: durationMs(options.refreshReuseGrace ?? 0, 'refreshReuseGrace'),
     implicitRefreshWindowMs: implicit ? durationMs(implicit.window ?? '5m', 'implicitRefresh.window') : false,
     verifiedTokenCache: cacheSize(options.verifiedTokenCache),
     clock: options.clock ?? Date.now,
+    compat,
+    errorPreset: options.errors?.preset ?? (compat ? 'flask-jwt-extended' : 'latchkey'),
   }
+}
+
+function field(value: unknown, fallback: string | false, what: string): string | false {
+  if (value === undefined) return fallback
+  if (value === false) return false
+  if (typeof value !== 'string' || value === '')
+    throw new ConfigError(`${what} must be a field name or false`)
+  return value
 }
 
 function cacheSize(value: unknown): number | false {

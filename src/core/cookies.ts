@@ -7,10 +7,15 @@ export interface CookieSpec {
   value: string
   httpOnly: boolean
   secure: boolean
-  sameSite: 'Strict' | 'Lax' | 'None'
+  /** `false`: no SameSite attribute (the browser's default applies). */
+  sameSite: 'Strict' | 'Lax' | 'None' | false
   path: string
   domain: string | undefined
-  /** Seconds; undefined makes a browser-session cookie; 0 clears. */
+  /**
+   * Seconds; undefined makes a browser-session cookie; 0 clears. Max-Age only, no Expires: it wins
+   * in every browser (RFC 6265 §5.3) and does not depend on the server's clock. A clearing cookie
+   * also carries a past Expires, for old clients.
+   */
   maxAge: number | undefined
 }
 
@@ -24,12 +29,24 @@ export function serializeCookie(c: CookieSpec): string {
   }
   if (c.httpOnly) s += '; HttpOnly'
   if (c.secure) s += '; Secure'
-  s += `; SameSite=${c.sameSite}`
+  if (c.sameSite !== false) s += `; SameSite=${c.sameSite}`
   return s
 }
 
-function base(config: AuthConfig): Pick<CookieSpec, 'secure' | 'sameSite' | 'domain'> {
-  return { secure: config.cookies.secure, sameSite: config.cookies.sameSite, domain: config.cookies.domain }
+/** Per-call attributes of the token cookies (the cookie helpers' `domain`). */
+export interface CookieOverrides {
+  domain?: string | undefined
+}
+
+function base(
+  config: AuthConfig,
+  overrides: CookieOverrides | undefined,
+): Pick<CookieSpec, 'secure' | 'sameSite' | 'domain'> {
+  return {
+    secure: config.cookies.secure,
+    sameSite: config.cookies.sameSite,
+    domain: overrides?.domain ?? config.cookies.domain,
+  }
 }
 
 /** The token cookie and, when CSRF cookies are on, its readable CSRF cookie. */
@@ -39,12 +56,13 @@ export function tokenCookies(
   token: string,
   csrf: string | undefined,
   maxAgeSeconds: number | undefined,
+  overrides?: CookieOverrides,
 ): CookieSpec[] {
   const c = config.cookies
   const access = type === 'access'
   const out: CookieSpec[] = [
     {
-      ...base(config),
+      ...base(config, overrides),
       name: access ? c.accessName : c.refreshName,
       value: token,
       httpOnly: true,
@@ -54,7 +72,7 @@ export function tokenCookies(
   ]
   if (config.csrf.enabled && config.csrf.cookies && csrf !== undefined) {
     out.push({
-      ...base(config),
+      ...base(config, overrides),
       name: access ? c.csrfAccessName : c.csrfRefreshName,
       value: csrf,
       httpOnly: false, // the page reads it and sends it back in the CSRF header
@@ -72,8 +90,11 @@ export function tokenCookies(
 export function clearingCookies(
   config: AuthConfig,
   types: readonly TokenType[] = ['access', 'refresh'],
+  overrides?: CookieOverrides,
 ): CookieSpec[] {
-  return types.flatMap((type) => tokenCookies(config, type, '', config.csrf.enabled ? '' : undefined, 0))
+  return types.flatMap((type) =>
+    tokenCookies(config, type, '', config.csrf.enabled ? '' : undefined, 0, overrides),
+  )
 }
 
 /** Whether tokens of this type travel in cookies under this configuration. */

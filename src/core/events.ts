@@ -1,5 +1,5 @@
 import type { AuthError } from '../errors.js'
-import type { TokenClaims } from './types.js'
+import type { TokenClaims, TokenHeader } from './types.js'
 
 /** Payloads of the events an auth object emits (Flask-Login's signals, typed). */
 export interface AuthEvents<User = string, Claims extends object = Record<string, unknown>> {
@@ -11,12 +11,12 @@ export interface AuthEvents<User = string, Claims extends object = Record<string
   refresh: { sub: string; family: string | undefined }
   /** A request's token was verified and its user loaded. */
   userLoaded: { user: User; sub: string; claims: TokenClaims<Claims> }
-  /** A guard refused a request. */
+  /** A guard refused a request (`error.header` and `error.claims` hold the token, where it was decoded). */
   unauthorized: { error: AuthError }
   /** A fresh-only guard saw a non-fresh token. */
-  needsFresh: { sub: string; claims: TokenClaims<Claims> }
+  needsFresh: { sub: string; claims: TokenClaims<Claims>; header: TokenHeader }
   /** A guard refused a revoked token. */
-  tokenRevoked: { sub: string; claims: TokenClaims<Claims> }
+  tokenRevoked: { sub: string; claims: TokenClaims<Claims>; header: TokenHeader }
   /** A rotated refresh token came back: the whole family was revoked. */
   refreshReuseDetected: { sub: string; family: string | undefined; jti: string }
   /** The revocation store failed; requests are refused until it answers again. */

@@ -13,6 +13,7 @@ import {
   AuthError,
   ClaimsRejectedError,
   FreshTokenRequiredError,
+  type TokenData,
   TokenExpiredError,
   TokenRevokedError,
   UserInactiveError,
@@ -23,9 +24,10 @@ import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awai
 import type { RevocationStore } from '../stores/store.js'
 import { authorizeStep } from './authorize.js'
 import { clearingCookies, serializeCookie } from './cookies.js'
-import { checkCsrf } from './csrf.js'
+import { checkCsrf, sentCsrf } from './csrf.js'
 import { type DpopState, dpopChallenge, dpopStep } from './dpop.js'
 import type { CoreEvents } from './events.js'
+import { explainRefusal } from './flask/pyjwt.js'
 import type { TokenSources, TrustedIssuer } from './issuers.js'
 import { checkHeaderSyntax, type FoundToken, findToken, locationsFor } from './locations.js'
 import type { TokenLocation } from './options.js'
@@ -73,6 +75,12 @@ export interface GuardOptions {
    * not accepted is refused before its keys are fetched.
    */
   accept?: TokenSources
+  /**
+   * Default true. False accepts access and refresh tokens alike (Flask-JWT-Extended's
+   * `verify_type=False`); `refresh` then only says which cookie, JSON key and CSRF header to read.
+   * Every token still carries its `type`.
+   */
+  verifyType?: boolean
 }
 
 /** What the guard needs: verifying, re-issuing (implicit refresh), the store, events and the app's callbacks. */
@@ -81,7 +89,9 @@ export interface GuardDeps extends VerifyDeps, TokenResponseDeps {
   readonly dpop?: DpopState | undefined
   readonly store: RevocationStore | undefined
   readonly events: CoreEvents
-  readonly loadUser: ((identity: string, claims: never) => Awaitable<unknown>) | undefined
+  readonly loadUser:
+    | ((identity: string, claims: never, header: TokenHeader) => Awaitable<unknown>)
+    | undefined
   readonly isActive: ((user: never) => boolean) | undefined
   readonly checkClaims: ((claims: never, header: TokenHeader) => Awaitable<boolean>) | undefined
   /** `user` of an anonymous context. */
@@ -168,11 +178,22 @@ export function verifyStep(state: GuardState): MaybePromise<GuardState> {
 /**
  * A token that did not decode. The header's syntax is checked only now: a header that breaks it can
  * never hold a valid token (its characters are outside base64url), so valid requests skip the scan,
- * and a broken header is still named as such.
+ * and a broken header is still named as such. Under the flask-jwt-extended preset the refusal is
+ * explained as PyJWT would (its words, and its order of checks).
  */
 function undecodable(err: unknown, state: GuardState): never {
-  if (state.found.location === 'headers') checkHeaderSyntax(state.deps.config, state.found.token)
+  const { config } = state.deps
+  if (config.errorPreset === 'flask-jwt-extended') {
+    const csrf = state.found.location === 'cookies' ? sentCsrf(config, state.view, state.type) : undefined
+    throw explainRefusal(state.deps, state.found.token, err, csrf)
+  }
+  if (state.found.location === 'headers') checkHeaderSyntax(config, state.found.token)
   throw err
+}
+
+/** The verified header and claims, as errors carry them. */
+function tokenData(header: TokenHeader, claims: object): { header: TokenData; claims: TokenData } {
+  return { header, claims: claims as TokenData }
 }
 
 /** CSRF (tokens from cookies), token type and freshness of a verified token. */
@@ -180,13 +201,14 @@ export function checkToken(decoded: DecodedToken<object>, state: GuardState): Gu
   if (decoded.issuer !== undefined) return checkIssuedToken(decoded, state)
   const { header, claims } = decoded
   const { config, events } = state.deps
-  if (state.found.location === 'cookies') checkCsrf(config, state.view, claims.csrf)
-  if (claims.type !== state.type) throw new WrongTokenTypeError(state.type)
+  if (state.found.location === 'cookies') checkCsrf(config, state.view, claims, state.type, header)
+  if (claims.type !== state.type && state.options.verifyType !== false)
+    throw new WrongTokenTypeError(state.type, tokenData(header, claims))
   const sub = subOf(config, claims)
   const fresh = isFresh(claims, state.now)
   if (state.options.fresh && !fresh) {
-    events.emit('needsFresh', { sub, claims })
-    throw new FreshTokenRequiredError()
+    events.emit('needsFresh', { sub, claims, header })
+    throw new FreshTokenRequiredError(tokenData(header, claims))
   }
   state.header = header
   state.claims = claims
@@ -227,8 +249,8 @@ function storeFailed(error: unknown, state: GuardState): never {
 
 function afterRevocation(revoked: boolean, state: GuardState): MaybePromise<Context> {
   if (revoked) {
-    state.deps.events.emit('tokenRevoked', { sub: state.sub, claims: state.claims })
-    throw new TokenRevokedError()
+    state.deps.events.emit('tokenRevoked', { sub: state.sub, claims: state.claims, header: state.header })
+    throw new TokenRevokedError(undefined, tokenData(state.header, state.claims))
   }
   return join(authorizeStep(state), claimsStep, undefined)
 }
@@ -241,18 +263,18 @@ export function claimsStep(state: GuardState): MaybePromise<Context> {
   try {
     ok = adopt(check(state.claims as never, state.header))
   } catch (err) {
-    return claimsRejected(err)
+    return claimsRejected(err, state)
   }
   return join(ok, afterClaims, state, claimsRejected)
 }
 
-function claimsRejected(err: unknown): never {
+function claimsRejected(err: unknown, state: GuardState): never {
   if (err instanceof AuthError) throw err
-  throw new ClaimsRejectedError(undefined, { cause: err })
+  throw new ClaimsRejectedError(undefined, { cause: err, ...tokenData(state.header, state.claims) })
 }
 
 function afterClaims(ok: boolean, state: GuardState): MaybePromise<Context> {
-  if (!ok) throw new ClaimsRejectedError()
+  if (!ok) throw new ClaimsRejectedError(undefined, tokenData(state.header, state.claims))
   return userStep(state)
 }
 
@@ -260,14 +282,16 @@ function afterClaims(ok: boolean, state: GuardState): MaybePromise<Context> {
 export function userStep(state: GuardState): MaybePromise<Context> {
   const load = state.deps.loadUser
   if (!load) return contextStep(state.sub, state)
-  return join(adopt(load(state.sub, state.claims as never)), contextStep, state)
+  return join(adopt(load(state.sub, state.claims as never, state.header)), contextStep, state)
 }
 
 /** The context of a loaded user: active check, `userLoaded`, and implicit refresh near expiry. */
 export function contextStep(loaded: unknown, state: GuardState): Context {
   const { deps, claims, sub, found } = state
-  if (deps.loadUser && (loaded === null || loaded === undefined)) throw new UserNotFoundError()
-  if (deps.isActive && !deps.isActive(loaded as never)) throw new UserInactiveError()
+  if (deps.loadUser && (loaded === null || loaded === undefined))
+    throw new UserNotFoundError({ identity: sub, ...tokenData(state.header, claims) })
+  if (deps.isActive && !deps.isActive(loaded as never))
+    throw new UserInactiveError(tokenData(state.header, claims))
   const { events, config } = deps
   if (events.has('userLoaded')) events.emit('userLoaded', { user: loaded, sub, claims })
   const context: Context = {
@@ -278,7 +302,7 @@ export function contextStep(loaded: unknown, state: GuardState): Context {
     header: state.header,
     token: found.token,
     location: found.location,
-    type: state.type,
+    type: claims.type,
     fresh: state.fresh,
     scopes: state.scopes,
     issuer: state.trusted?.issuer ?? null,
@@ -300,14 +324,18 @@ export function contextStep(loaded: unknown, state: GuardState): Context {
   return context
 }
 
-/** The context of a request without a token (optional guards, CORS preflights). */
-export function anonymous(deps: Pick<GuardDeps, 'anonymousUser'>): Context {
+/**
+ * The context of a request without a token (optional guards, CORS preflights). Under the
+ * flask-jwt-extended preset (or `compat`) its claims and header are `{}`, as `get_jwt()` answers there.
+ */
+export function anonymous(deps: Pick<GuardDeps, 'anonymousUser' | 'config'>): Context {
+  const compat = deps.config.errorPreset === 'flask-jwt-extended'
   return {
     isAuthenticated: false,
     user: deps.anonymousUser,
     sub: null,
-    claims: null,
-    header: null,
+    claims: compat ? ({} as Context['claims']) : null,
+    header: compat ? ({} as Context['header']) : null,
     token: null,
     location: null,
     type: null,
@@ -335,7 +363,7 @@ export function refuse(
   }
   // An expired cookie is cleared, so the browser stops sending it and the page knows to refresh.
   let error =
-    err instanceof TokenExpiredError && found?.location === 'cookies'
+    err instanceof TokenExpiredError && found?.location === 'cookies' && !deps.config.compat
       ? err.withHeaders({ 'set-cookie': clearingCookies(deps.config, [type]).map(serializeCookie) })
       : err
   // Refusals of DPoP requests (and of proofs) carry the DPoP challenge (RFC 9449 §7.1).

@@ -6,7 +6,7 @@ import { type Duration, durationMs } from '../internal/duration.js'
 import { signBytes } from './algorithms.js'
 import type { AuthConfig } from './config.js'
 import { newCsrfValue } from './csrf.js'
-import type { KeySet, LoadedKey } from './keys.js'
+import { type KeyConfig, type KeySet, type LoadedKey, loadKey } from './keys.js'
 import type { TokenClaims, TokenType } from './types.js'
 
 /** Options for one token. */
@@ -46,6 +46,11 @@ export interface IssueDeps {
   readonly additionalClaims: ((subject: unknown) => Record<string, unknown>) | undefined
   /** The `identify` option. */
   readonly identify: ((user: never) => string | number) | undefined
+  /** The `additionalHeaders` option. */
+  readonly additionalHeaders: ((subject: unknown) => Record<string, unknown>) | undefined
+  /** The `signingKey` option, and the keys it answered with, loaded once per object. */
+  readonly signingKey: ((subject: unknown) => KeyConfig | undefined) | undefined
+  readonly signingKeys: WeakMap<KeyConfig, LoadedKey>
   /** Encoded header segments of the plain headers, by key (the same for every token a key signs). */
   readonly headerSegments: WeakMap<LoadedKey, string>
 }
@@ -94,11 +99,7 @@ export function issueToken<Claims extends object>(
   options: CreateTokenOptions = {},
 ): IssuedToken<Claims> {
   const { config } = deps
-  const key = deps.keys.signing
-  if (!key)
-    throw new ConfigError(
-      'latchkey: no key can sign (none is configured, or every configured key is verify-only or public)',
-    )
+  const key = signingKeyFor(deps, subject)
   const sub = identityOf(deps, subject)
   const now = config.clock()
   const iat = Math.floor(now / 1000)
@@ -118,7 +119,8 @@ export function issueToken<Claims extends object>(
     copyClaims(claims, deps.additionalClaims(subject), config.identityClaim, 'additionalClaims')
   copyClaims(claims, options.claims, config.identityClaim, 'claims')
   claims[config.identityClaim] = sub
-  if (config.identityClaim !== 'sub') claims.sub = sub
+  // Flask-JWT-Extended writes the identity under its claim only (compat).
+  if (config.identityClaim !== 'sub' && !config.compat) claims.sub = sub
   claims.iat = iat
   claims.iat_ms = now
   if (config.notBefore) claims.nbf = iat
@@ -130,6 +132,7 @@ export function issueToken<Claims extends object>(
   claims.jti = randomUUID()
   claims.type = type
   if (type === 'access') claims.fresh = freshClaim(options.fresh, now)
+  else if (config.compat) claims.fresh = false // as Flask-JWT-Extended's refresh tokens say
   // With cookies as a location every token carries a CSRF value (as in Flask-JWT-Extended), so a token
   // an app sets as a cookie itself still passes the double-submit check; its value is `claims.csrf`.
   if (options.csrf !== undefined) claims.csrf = options.csrf
@@ -140,11 +143,35 @@ export function issueToken<Claims extends object>(
       throw new ConfigError('latchkey: dpopJkt must be a JWK SHA-256 thumbprint (43 base64url characters)')
     claims.cnf = { jkt: options.dpopJkt }
   }
-  if (config.audience) claims.aud = config.audience.length === 1 ? config.audience[0] : [...config.audience]
-  if (config.issuer) claims.iss = config.issuer[0]
-  const input = `${headerSegment(deps, key, options.headers)}.${encodeBase64url(JSON.stringify(claims))}`
+  const aud = config.tokenAudience
+  if (aud !== undefined) claims.aud = typeof aud === 'string' ? aud : [...aud]
+  if (config.tokenIssuer !== undefined) claims.iss = config.tokenIssuer
+  const headers = deps.additionalHeaders
+    ? { ...deps.additionalHeaders(subject), ...options.headers }
+    : options.headers
+  const input = `${headerSegment(deps, key, headers)}.${encodeBase64url(JSON.stringify(claims))}`
   const token = `${input}.${signBytes(key.algorithm, key.signKey!, input).toString('base64url')}`
   return { token, claims: claims as unknown as TokenClaims<Claims>, expiresAt }
+}
+
+/** The key that signs for `subject`: the `signingKey` option's answer, else the configured signing key. */
+function signingKeyFor(deps: IssueDeps, subject: unknown): LoadedKey {
+  const chosen = deps.signingKey?.(subject)
+  if (chosen !== undefined) {
+    let loaded = deps.signingKeys.get(chosen)
+    if (!loaded) {
+      loaded = loadKey(chosen, 'signingKey')
+      deps.signingKeys.set(chosen, loaded)
+    }
+    if (!loaded.signKey) throw new ConfigError('latchkey: signingKey answered with a key that cannot sign')
+    return loaded
+  }
+  const key = deps.keys.signing
+  if (!key)
+    throw new ConfigError(
+      'latchkey: no key can sign (none is configured, or every configured key is verify-only or public)',
+    )
+  return key
 }
 
 function copyClaims(

@@ -18,6 +18,12 @@ export interface SecretKeyConfig {
   kid?: string
   /** Keep verifying tokens signed with this key, but never sign with it (rotation). */
   verifyOnly?: boolean
+  /**
+   * Accept a secret shorter than RFC 7518 §3.2 requires (the hash's size), with a warning: only to
+   * keep an existing app's tokens valid while it moves to latchkey (Flask-JWT-Extended accepts any
+   * secret). Rotate to a long random secret (a new key with its `kid`) as soon as the move is done.
+   */
+  insecureShortSecretForMigration?: boolean
 }
 
 /** A private key (PEM text, a JWK object or a `KeyObject`) bound to one asymmetric algorithm. */
@@ -96,9 +102,9 @@ function loadSecret(cfg: SecretKeyConfig, where: string): LoadedKey {
   }
   const min = MIN_HMAC_BYTES[algorithm]
   if (bytes.length < min) {
-    throw new ConfigError(
-      `${where}: the ${algorithm} secret is ${bytes.length} bytes; it must be at least ${min} random bytes (for example: openssl rand -base64 ${min})`,
-    )
+    const problem = `${where}: the ${algorithm} secret is ${bytes.length} bytes; it must be at least ${min} random bytes (for example: openssl rand -base64 ${min})`
+    if (cfg.insecureShortSecretForMigration !== true || bytes.length === 0) throw new ConfigError(problem)
+    console.warn(`latchkey: ${problem}. insecureShortSecretForMigration accepts it for a migration only.`)
   }
   const key = createSecretKey(bytes)
   return {

@@ -1,5 +1,7 @@
-import { type MissingToken, TokenInvalidError, TokenMissingError } from '../errors.js'
+import { ConfigError, type MissingToken, TokenInvalidError, TokenMissingError } from '../errors.js'
 import type { AuthConfig } from './config.js'
+import { requireCsrfSent } from './csrf.js'
+import { flaskHeaderToken, flaskJsonToken, headerValue, pyStrip } from './flask/request.js'
 import type { TokenLocation } from './options.js'
 import type { RequestView, TokenType } from './types.js'
 
@@ -31,8 +33,12 @@ function looked(
   type: TokenType,
 ): MissingToken {
   switch (location) {
-    case 'headers':
-      return { location, name: config.headerName }
+    case 'headers': {
+      // Sent, but not as "<type> <token>" (another scheme): Flask-JWT-Extended words it apart.
+      const value = headerValue(config, view)
+      const otherScheme = config.headerType !== '' && value !== undefined && pyStrip(value, ',') !== ''
+      return { location, name: config.headerName, type: config.headerType, otherScheme }
+    }
     case 'cookies':
       return { location, name: type === 'access' ? config.cookies.accessName : config.cookies.refreshName }
     case 'json':
@@ -47,9 +53,12 @@ function looked(
   }
 }
 
-function isJsonType(value: string | string[] | undefined): boolean {
+/** `application/json` or `application/*+json`, as Werkzeug's `request.is_json` decides. */
+export function isJsonType(value: string | string[] | undefined): boolean {
   const first = Array.isArray(value) ? value[0] : value
-  return first?.trimStart().toLowerCase().startsWith('application/json') === true
+  if (first === undefined) return false
+  const type = (first.split(';', 1)[0] ?? '').trim().toLowerCase()
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
 }
 
 const BAD_CHARS = /[\s,;"]/
@@ -70,6 +79,7 @@ export function checkHeaderSyntax(config: AuthConfig, token: string): void {
 }
 
 function fromHeader(config: AuthConfig, view: RequestView): string | undefined {
+  if (config.compat) return flaskHeaderToken(config, view)
   let value = view.header(config.headerNameLower)
   if (Array.isArray(value)) {
     if (value.length > 1) throw new TokenInvalidError(`Repeated ${config.headerName} headers`)
@@ -109,11 +119,14 @@ function fromDpopHeader(config: AuthConfig, view: RequestView): string | undefin
   return token
 }
 
+/** A JSON body's token: only a body the request declares as JSON (never a form's field) carries one. */
 function fromJson(config: AuthConfig, view: RequestView, type: TokenType): string | undefined {
   const body = view.body
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined
+  if (!isJsonType(view.header('content-type'))) return undefined
   const key = type === 'access' ? config.json.accessKey : config.json.refreshKey
   if (!Object.hasOwn(body, key)) return undefined
+  if (config.compat) return flaskJsonToken(body as Record<string, unknown>, key)
   const value = (body as Record<string, unknown>)[key]
   if (value === undefined || value === null || value === '') return undefined
   if (typeof value !== 'string') throw new TokenInvalidError(`"${key}" must be a string`)
@@ -121,12 +134,19 @@ function fromJson(config: AuthConfig, view: RequestView, type: TokenType): strin
 }
 
 function fromQuery(config: AuthConfig, view: RequestView): string | undefined {
-  const value = view.query(config.queryParam)
+  let value = view.query(config.queryParam)
   if (Array.isArray(value)) {
     if (value.length > 1) throw new TokenInvalidError(`Repeated "${config.queryParam}" query parameters`)
-    return value[0] || undefined
+    value = value[0]
   }
-  return value || undefined
+  if (!value) return undefined
+  const prefix = config.queryPrefix
+  if (prefix === '') return value
+  if (!value.startsWith(prefix))
+    throw new TokenInvalidError(
+      `Invalid value for query parameter '${config.queryParam}'. Expected the value to start with '${prefix}'`,
+    )
+  return value.slice(prefix.length)
 }
 
 /**
@@ -164,8 +184,14 @@ export function findToken(
       token =
         view.cookie(type === 'access' ? config.cookies.accessName : config.cookies.refreshName) || undefined
     else if (location === 'json') token = fromJson(config, view, type)
-    else token = fromQuery(config, view)
-    if (token !== undefined) return { token, location }
+    else if (location === 'query') token = fromQuery(config, view)
+    // Guards check their locations when they are made (guard-options.ts); this is the last line.
+    else throw new ConfigError(`latchkey: unknown token location ${JSON.stringify(location)}`)
+    if (token !== undefined) {
+      // Flask-JWT-Extended refuses a cookie token without its CSRF value before decoding it.
+      if (location === 'cookies' && config.compat) requireCsrfSent(config, view, type)
+      return { token, location }
+    }
   }
   const tried = locations.map((l) => describe(config, l, type))
   throw new TokenMissingError(

@@ -23,8 +23,8 @@ export interface CookieOptions {
   csrfRefreshName?: string
   /** Default true. Set false only for plain-HTTP development. */
   secure?: boolean
-  /** Default 'Lax'. */
-  sameSite?: 'Strict' | 'Lax' | 'None'
+  /** Default 'Lax'. `false` sends no SameSite attribute (Flask-JWT-Extended's default). */
+  sameSite?: 'Strict' | 'Lax' | 'None' | false
   domain?: string
   /** Default '/'. */
   accessPath?: string
@@ -34,6 +34,12 @@ export interface CookieOptions {
   csrfRefreshPath?: string
   /** Prefix every cookie name with `__Host-` (needs secure, Path=/ and no Domain). Default false. */
   hostPrefix?: boolean
+  /**
+   * Max-Age of the cookies the cookie helpers set (`auth.accessCookies`, `auth.refreshCookies`) when
+   * the call gives none: Flask-JWT-Extended's `JWT_SESSION_COOKIE = False` is one year (31540000).
+   * Default: none, browser-session cookies. Logins keep their rule (`remember` → the token's lifetime).
+   */
+  maxAge?: Duration
 }
 
 /** CSRF double submit for tokens read from cookies. */
@@ -44,8 +50,15 @@ export interface CsrfOptions {
   methods?: string[]
   /** Default 'X-CSRF-TOKEN'. */
   headerName?: string
-  /** Form field that may carry the value instead of the header (urlencoded/multipart bodies). Off by default. */
+  /** The header that carries the CSRF value of refresh tokens. Default: `headerName`. */
+  refreshHeaderName?: string
+  /**
+   * Form field that may carry the value instead of the header, read only from form bodies
+   * (`application/x-www-form-urlencoded`, `multipart/form-data`). Off by default.
+   */
   formField?: string | false
+  /** The form field of refresh tokens. Default: `formField`. */
+  refreshFormField?: string | false
   /** Also set the readable CSRF cookies at login. Default true. */
   cookies?: boolean
 }
@@ -76,7 +89,17 @@ export interface AuthOptions<User = string, Claims extends object = Record<strin
    * wait for it, and `auth.verifyTokenSync`, which is synchronous, throws a ConfigError for such tokens.
    * A key is loaded once per object returned, so return the same object for the same key.
    */
-  resolveKey?: (header: TokenHeader) => KeyConfig | undefined | PromiseLike<KeyConfig | undefined>
+  resolveKey?: (
+    header: TokenHeader,
+    claims: Readonly<Record<string, unknown>>,
+  ) => KeyConfig | undefined | PromiseLike<KeyConfig | undefined>
+  /**
+   * The key that signs a token, chosen per user or identity (Flask-JWT-Extended's
+   * `encode_key_loader`); undefined signs with the configured key. Tokens it signs must verify:
+   * configure the key too, or give it a `kid` that `resolveKey` knows. A key is loaded once per
+   * object returned, so return the same object for the same key.
+   */
+  signingKey?: (subject: User | string | number) => KeyConfig | undefined
   /** Default ['headers']. */
   tokenLocations?: TokenLocation[]
   /** Locations for access tokens only (overrides tokenLocations). */
@@ -97,6 +120,19 @@ export interface AuthOptions<User = string, Claims extends object = Record<strin
   audience?: string | string[]
   /** Put `iss` in tokens (the first) and require one of these on verify. */
   issuer?: string | string[]
+  /**
+   * The `aud` put in issued tokens when it differs from the accepted `audience` (Flask-JWT-Extended's
+   * `JWT_ENCODE_AUDIENCE` beside `JWT_DECODE_AUDIENCE`). Default: `audience`.
+   */
+  tokenAudience?: string | string[]
+  /** The `iss` put in issued tokens when it differs from the accepted `issuer`. Default: the first `issuer`. */
+  tokenIssuer?: string
+  /**
+   * Accept tokens whose identity claim is a number (read as its decimal string in `context.sub`), as
+   * Flask-JWT-Extended does with `JWT_VERIFY_SUB = False` or an identity claim other than `sub`.
+   * Default false: the identity must be a string (RFC 7519 §4.1.2).
+   */
+  allowNumericIdentity?: boolean
   /** Clock tolerance for exp and nbf. Default 0. */
   leeway?: Duration
   /** Include `nbf` (= iat). Default true. */
@@ -109,18 +145,30 @@ export interface AuthOptions<User = string, Claims extends object = Record<strin
   csrf?: CsrfOptions
   /** Keys in JSON bodies. Default { accessKey: 'access_token', refreshKey: 'refresh_token' }. */
   json?: { accessKey?: string; refreshKey?: string }
-  /** Query-string parameter. Default { param: 'jwt' }. */
-  query?: { param?: string }
+  /**
+   * Query-string parameter. Default { param: 'jwt' }. `prefix`: text the value must start with
+   * (Flask-JWT-Extended's `JWT_QUERY_STRING_VALUE_PREFIX`, e.g. 'Bearer '); default none.
+   */
+  query?: { param?: string; prefix?: string }
   /** User → identity (Flask-JWT-Extended's user_identity_loader). Default: the value itself. */
   identify?: (user: User) => string | number
   /** Identity → user, or null when there is none (user_lookup_loader). Runs once per request. */
-  loadUser?: (identity: string, claims: Claims) => User | null | undefined | Promise<User | null | undefined>
+  loadUser?: (
+    identity: string,
+    claims: Claims,
+    header: TokenHeader,
+  ) => User | null | undefined | Promise<User | null | undefined>
   /** False refuses the user (USER_INACTIVE). Default: every user is active. */
   isActive?: (user: User) => boolean
   /** `user` of an unauthenticated context on optional routes (Flask-Login's anonymous user). Default null. */
   anonymousUser?: User | null
   /** Extra claims for every token, from the user (or identity) it is made for. */
   additionalClaims?: (user: User | string | number) => Record<string, unknown>
+  /**
+   * Extra protected header parameters for every token, from the user (or identity) it is made for
+   * (Flask-JWT-Extended's `additional_headers_loader`); `alg`, `kid`, `typ`, `crit` and `b64` are reserved.
+   */
+  additionalHeaders?: (user: User | string | number) => Record<string, unknown>
   /** App check run after revocation; false (or a throw) refuses with CLAIMS_REJECTED (403). */
   checkClaims?: (claims: Claims, header: TokenHeader) => boolean | Promise<boolean>
   /** Revocation store; without one, revocation is not checked and logout only clears cookies. */
@@ -142,6 +190,16 @@ export interface AuthOptions<User = string, Claims extends object = Record<strin
   clock?: () => number
   /** Called when an event listener throws. Default: console.error. */
   onListenerError?: (err: unknown, event: string) => void
+  /**
+   * Behave as Flask-JWT-Extended 4.x where the two differ, for an app moving from it (set by
+   * `fromFlaskConfig`, `latchkey/flask`): its reading of the Authorization header (comma-separated
+   * credentials, any whitespace), of JSON bodies (a falsy value is no token), the CSRF header
+   * required before the cookie token is decoded, a token issued in the future (`iat`) refused, no
+   * cookie clearing on an expired cookie token, `{}` as the claims and header of anonymous contexts,
+   * and its error responses (`errors.preset` defaults to 'flask-jwt-extended'). See
+   * docs/migrating-from-flask.md for what stays different, and why.
+   */
+  compat?: 'flask-jwt-extended'
 }
 
 /** Every option name `createAuth` knows: any other is refused (a typo must not pass silently). */
@@ -151,6 +209,7 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'dpop',
   'allowMixedAlgorithms',
   'resolveKey',
+  'signingKey',
   'tokenLocations',
   'accessTokenLocations',
   'refreshTokenLocations',
@@ -161,6 +220,9 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'identityClaim',
   'audience',
   'issuer',
+  'tokenAudience',
+  'tokenIssuer',
+  'allowNumericIdentity',
   'leeway',
   'notBefore',
   'maxTokenLength',
@@ -174,6 +236,7 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'isActive',
   'anonymousUser',
   'additionalClaims',
+  'additionalHeaders',
   'checkClaims',
   'revocation',
   'refreshReuseGrace',
@@ -182,6 +245,7 @@ export const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'errors',
   'clock',
   'onListenerError',
+  'compat',
 ])
 /** The names each nested option object knows. */
 export const KNOWN_NESTED_OPTIONS: Readonly<Record<string, ReadonlySet<string>>> = {
@@ -199,10 +263,19 @@ export const KNOWN_NESTED_OPTIONS: Readonly<Record<string, ReadonlySet<string>>>
     'csrfAccessPath',
     'csrfRefreshPath',
     'hostPrefix',
+    'maxAge',
   ]),
-  csrf: new Set(['enabled', 'methods', 'headerName', 'formField', 'cookies']),
+  csrf: new Set([
+    'enabled',
+    'methods',
+    'headerName',
+    'refreshHeaderName',
+    'formField',
+    'refreshFormField',
+    'cookies',
+  ]),
   json: new Set(['accessKey', 'refreshKey']),
-  query: new Set(['param']),
+  query: new Set(['param', 'prefix']),
   implicitRefresh: new Set(['window']),
-  errors: new Set(['preset', 'statuses', 'messages', 'messageKey', 'handler']),
+  errors: new Set(['preset', 'statuses', 'messages', 'messageKey', 'includeCode', 'handler']),
 }

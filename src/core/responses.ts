@@ -6,7 +6,9 @@ import {
   type InsufficientScopeError,
   type MissingToken,
   type TokenMissingError,
+  type UserNotFoundError,
 } from '../errors.js'
+import { NO_CSRF_CLAIM } from './csrf.js'
 
 /** A rendered error: what every adapter sends. */
 export interface ErrorResponse {
@@ -17,7 +19,10 @@ export interface ErrorResponse {
 
 /** How errors are rendered. */
 export interface ErrorOptions {
-  /** Start from a preset: 'flask-jwt-extended' reproduces its statuses and `msg` texts. */
+  /**
+   * Start from a preset: 'flask-jwt-extended' answers as Flask-JWT-Extended 4.x does: its statuses,
+   * its and PyJWT's message texts, and a body of the message alone (`{"msg": ...}`, no `code`).
+   */
   preset?: 'latchkey' | 'flask-jwt-extended'
   /** Status per code, over the preset. */
   statuses?: Partial<Record<AuthErrorCode, number>>
@@ -25,8 +30,24 @@ export interface ErrorOptions {
   messages?: Partial<Record<AuthErrorCode, string>>
   /** Key of the message in the JSON body. Default 'msg'. */
   messageKey?: string
-  /** Full control: return a response to use it, or undefined for the default. */
-  handler?: (error: AuthError) => ErrorResponse | undefined
+  /** Put the stable `code` in the body. Default true; false under the flask-jwt-extended preset. */
+  includeCode?: boolean
+  /**
+   * Full control: return a response to use it, or undefined for the default, which it is given
+   * (`rendered.body.msg` is the preset's text). `error.header` and `error.claims` hold the token
+   * where it was decoded: Flask-JWT-Extended's `expired_token_loader` and its kin, in one place.
+   *
+   * @example
+   * ```ts
+   * errors: {
+   *   handler: (error, rendered) =>
+   *     error.code === 'TOKEN_EXPIRED'
+   *       ? { ...rendered, status: 419, body: { msg: 'Session expired', sub: error.claims?.sub } }
+   *       : undefined,
+   * }
+   * ```
+   */
+  handler?: (error: AuthError, rendered: ErrorResponse) => ErrorResponse | undefined
 }
 
 /** Flask-JWT-Extended's default statuses (its invalid/wrong-type loaders answer 422). */
@@ -38,6 +59,11 @@ const FLASK_STATUSES: Partial<Record<AuthErrorCode, number>> = {
   CLAIMS_REJECTED: 400,
 }
 
+/**
+ * Flask-JWT-Extended's text of an error. Token errors raised by the guard and `verifyTokenSync`
+ * under the preset already carry PyJWT's words (see flask/pyjwt.ts); errors an app makes itself are
+ * given Flask-JWT-Extended's text for their code.
+ */
 function flaskMessage(err: AuthError): string | undefined {
   switch (err.code) {
     case 'TOKEN_MISSING':
@@ -49,7 +75,9 @@ function flaskMessage(err: AuthError): string | undefined {
         ? 'Signature verification failed'
         : err.message
     case 'TOKEN_NOT_YET_VALID':
-      return 'The token is not yet valid (nbf)'
+      return err.message.startsWith('The token is not yet valid')
+        ? err.message
+        : 'The token is not yet valid (nbf)'
     case 'WRONG_TOKEN_TYPE':
       return err.message === 'Only access tokens are allowed'
         ? 'Only non-refresh tokens are allowed'
@@ -58,13 +86,23 @@ function flaskMessage(err: AuthError): string | undefined {
       return 'Fresh token required'
     case 'TOKEN_REVOKED':
       return 'Token has been revoked'
-    case 'USER_NOT_FOUND':
-      return 'Error loading the user'
+    case 'USER_NOT_FOUND': {
+      const identity = (err as UserNotFoundError).identity
+      return identity === undefined ? 'Error loading the user' : `Error loading the user ${identity}`
+    }
     case 'CLAIMS_REJECTED':
       return 'User claims verification failed'
+    case 'CSRF_FAILED':
+      return err.message === NO_CSRF_CLAIM ? 'Missing claim: csrf' : err.message
     default:
       return undefined
   }
+}
+
+/** Flask-JWT-Extended's status of an error: a cookie token without a `csrf` claim is a decode error (422). */
+function flaskStatus(err: AuthError): number | undefined {
+  if (err.code === 'CSRF_FAILED' && err.message === NO_CSRF_CLAIM) return 422
+  return FLASK_STATUSES[err.code]
 }
 
 // Flask-JWT-Extended's name for each location, and its text for a token missing there, as in its
@@ -80,7 +118,9 @@ const FLASK_LOCATION = {
 function flaskMissingAt(looked: MissingToken): string {
   switch (looked.location) {
     case 'headers':
-      return `Missing ${looked.name} Header`
+      return looked.otherScheme
+        ? `Missing '${looked.type}' type in '${looked.name}' header. Expected '${looked.name}: ${looked.type} <JWT>'`
+        : `Missing ${looked.name} Header`
     case 'cookies':
       return `Missing cookie "${looked.name}"`
     case 'json':
@@ -113,11 +153,14 @@ function quote(text: string): string {
 
 /** Renders an AuthError: status, JSON body `{msg, code}` and headers (RFC 6750 WWW-Authenticate on 401s). */
 export function renderError(options: ErrorOptions, err: AuthError): ErrorResponse {
-  const custom = options.handler?.(err)
-  if (custom) return custom
+  const rendered = renderDefault(options, err)
+  return options.handler?.(err, rendered) ?? rendered
+}
+
+function renderDefault(options: ErrorOptions, err: AuthError): ErrorResponse {
   const flask = options.preset === 'flask-jwt-extended'
   const status =
-    options.statuses?.[err.code] ?? (flask ? FLASK_STATUSES[err.code] : undefined) ?? DEFAULT_STATUS[err.code]
+    options.statuses?.[err.code] ?? (flask ? flaskStatus(err) : undefined) ?? DEFAULT_STATUS[err.code]
   const message = options.messages?.[err.code] ?? (flask ? flaskMessage(err) : undefined) ?? err.message
   const headers: Record<string, string | string[]> = { ...err.headers, 'cache-control': 'no-store' }
   // A challenge the error brings (the DPoP scheme's, RFC 9449) is kept; else RFC 6750's.
@@ -134,7 +177,9 @@ export function renderError(options: ErrorOptions, err: AuthError): ErrorRespons
   }
   if (err.code === 'REVOCATION_UNAVAILABLE') headers['retry-after'] = '1'
   if (err.code === 'ISSUER_UNAVAILABLE') headers['retry-after'] ??= '1'
-  return { status, body: { [options.messageKey ?? 'msg']: message, code: err.code }, headers }
+  const body: Record<string, unknown> = { [options.messageKey ?? 'msg']: message }
+  if (options.includeCode ?? !flask) body.code = err.code
+  return { status, body, headers }
 }
 
 /** A typo in a preset name or an error code would otherwise silently change every error response. */
@@ -161,6 +206,8 @@ export function checkErrorOptions(errors: ErrorOptions | undefined): void {
   }
   if (errors.messageKey !== undefined && (typeof errors.messageKey !== 'string' || errors.messageKey === ''))
     throw new ConfigError('errors.messageKey must be a non-empty string')
+  if (errors.includeCode !== undefined && typeof errors.includeCode !== 'boolean')
+    throw new ConfigError('errors.includeCode must be true or false')
   if (errors.handler !== undefined && typeof errors.handler !== 'function')
     throw new ConfigError('errors.handler must be a function')
 }

@@ -9,9 +9,13 @@ import type { AuthConfig } from './config.js'
 import type { CoreEvents } from './events.js'
 import type { StandardClaims } from './types.js'
 
-/** The identity of verified claims (the configured identity claim, `sub` by default). */
+/**
+ * The identity of verified claims (the configured identity claim, `sub` by default), always a
+ * string: a numeric identity (`allowNumericIdentity`) is read as its decimal text.
+ */
 export function subOf(config: AuthConfig, claims: StandardClaims): string {
-  return (claims as unknown as Record<string, string>)[config.identityClaim]!
+  const identity = (claims as unknown as Record<string, string | number>)[config.identityClaim]!
+  return typeof identity === 'string' ? identity : String(identity)
 }
 
 /** What the store is asked about a token. */

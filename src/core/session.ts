@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { ConfigError, TokenRevokedError, UserInactiveError, WrongTokenTypeError } from '../errors.js'
+import { type Duration, durationMs } from '../internal/duration.js'
 import type { RevocationStore } from '../stores/store.js'
 import { clearingCookies, serializeCookie } from './cookies.js'
 import type { CoreEvents } from './events.js'
@@ -38,6 +39,11 @@ export interface LoginOptions {
    * refreshing keeps the binding.
    */
   dpopJkt?: string
+  /**
+   * The refresh token's lifetime for this login, over `refreshTokenTtl` / `sessionRefreshTokenTtl`
+   * (Flask-Login's `login_user(duration=...)`).
+   */
+  duration?: Duration
 }
 
 /** What `auth.logout` and `auth.logoutEverywhere` return: the headers of the response. */
@@ -73,8 +79,11 @@ export async function login(
     fresh: options.fresh ?? true,
     claims: options.claims,
     dpopJkt: options.dpopJkt,
+    ...(options.duration === undefined
+      ? {}
+      : { refreshTtl: durationMs(options.duration, 'login duration') / 1000 }),
   })
-  deps.events.emit('login', { user, sub: result.access.claims.sub, remember, family })
+  deps.events.emit('login', { user, sub: subOf(deps.config, result.access.claims), remember, family })
   return result
 }
 

@@ -252,12 +252,14 @@ export function checkIssuedToken(decoded: DecodedToken<object>, state: GuardStat
   const { deps } = state
   const trusted = trustedIssuerOf(deps, decoded)
   const claims = decoded.claims as unknown as Record<string, unknown>
-  if (state.found.location === 'cookies') checkCsrf(deps.config, state.view, claims.csrf)
-  if (state.type !== 'access') throw new WrongTokenTypeError(state.type)
+  if (state.found.location === 'cookies')
+    checkCsrf(deps.config, state.view, claims, state.type, decoded.header)
+  const data = { header: decoded.header, claims: claims as Readonly<Record<string, unknown>> }
+  if (state.type !== 'access') throw new WrongTokenTypeError(state.type, data)
   const sub = claims[trusted.identityClaim] as string
   if (state.options.fresh) {
-    deps.events.emit('needsFresh', { sub, claims: decoded.claims })
-    throw new FreshTokenRequiredError()
+    deps.events.emit('needsFresh', { sub, claims: decoded.claims, header: decoded.header })
+    throw new FreshTokenRequiredError(data)
   }
   state.header = decoded.header
   state.claims = decoded.claims

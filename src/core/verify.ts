@@ -38,7 +38,9 @@ export interface VerifyDeps {
   readonly config: AuthConfig
   readonly keys: KeySet
   /** Keys that live elsewhere (the `resolveKey` option). */
-  readonly resolveKey: ((header: TokenHeader) => Awaitable<KeyConfig | undefined>) | undefined
+  readonly resolveKey:
+    | ((header: TokenHeader, claims: Readonly<Record<string, unknown>>) => Awaitable<KeyConfig | undefined>)
+    | undefined
   /** Verified tokens by their text, or undefined when the cache is off. */
   readonly verifiedCache: VerifiedTokenCache | undefined
   readonly jws: JwsCache
@@ -103,7 +105,7 @@ function verify(
     fp = fingerprint(token)
     const cached = cache.get(token, fp)
     if (cached) {
-      checkTime(config, cached.claims as unknown as Record<string, unknown>, options, now)
+      checkTime(config, cached.claims as unknown as Record<string, unknown>, options, now, cached.header)
       return checkType(cached, options)
     }
   }
@@ -118,12 +120,16 @@ function verify(
     if (trusted !== undefined) return verifyIssued(deps, trusted, jws, payload, options, now, mayWait)
   }
   const v: Verification = { deps, jws, options, now, fp, payload }
-  return join(join(keyFor(deps, jws.header, mayWait), verifyWith, v), checkType, options)
+  return join(join(keyFor(deps, jws, mayWait), verifyWith, v), checkType, options)
 }
 
 function checkType(decoded: DecodedToken<object>, options: VerifyOptions): DecodedToken<object> {
   if (options.accept !== undefined && !acceptsSelf(options.accept)) throw invalid('issuer not accepted')
-  if (options.type && decoded.claims.type !== options.type) throw new WrongTokenTypeError(options.type)
+  if (options.type && decoded.claims.type !== options.type)
+    throw new WrongTokenTypeError(options.type, {
+      header: decoded.header,
+      claims: decoded.claims as unknown as Readonly<Record<string, unknown>>,
+    })
   return decoded
 }
 
@@ -138,16 +144,19 @@ function unknownKey(header: TokenHeader): Error {
 }
 
 /**
- * The key that verifies a token: a configured one, else the resolver's. A promise only when the
- * resolver answers with one (keys fetched from elsewhere); the configured keys never wait.
+ * The key that verifies a token: a configured one, else the resolver's (asked with the header and
+ * the payload, not yet verified). A promise only when the resolver answers with one (keys fetched
+ * from elsewhere); the configured keys never wait.
  */
-function keyFor(deps: VerifyDeps, header: TokenHeader, mayWait: boolean): MaybePromise<LoadedKey> {
+function keyFor(deps: VerifyDeps, jws: CompactJws, mayWait: boolean): MaybePromise<LoadedKey> {
+  const header = jws.header
   const key = deps.keys.select(header.alg, header.kid)
   if (key) return key
   if (!deps.resolveKey) throw unknownKey(header)
+  const unverified = parsePayload(jws)
   let answer: MaybePromise<KeyConfig | undefined>
   try {
-    answer = adopt(deps.resolveKey(header)) // inside the try: even a `then` getter that throws is the resolver's
+    answer = adopt(deps.resolveKey(header, unverified)) // inside the try: even a `then` getter that throws is the resolver's
   } catch (err) {
     return noKey(err)
   }
@@ -205,7 +214,7 @@ function verifyWith(key: LoadedKey, v: Verification): DecodedToken<object> {
   const { token } = jws
   checkSignature(key, jws)
   const claims = v.payload ?? parsePayload(jws)
-  checkClaims(v.deps.config, claims, v.options, v.now)
+  checkClaims(v.deps.config, claims, v.options, v.now, jws.header)
   const decoded: DecodedToken<object> = {
     header: jws.header,
     claims: claims as unknown as TokenClaims<object>,
@@ -222,18 +231,22 @@ function checkClaims(
   claims: Record<string, unknown>,
   options: VerifyOptions,
   now: number,
+  header: TokenHeader,
 ): void {
   const { exp, nbf } = claims
   if (exp === undefined) {
     if (!config.allowNonExpiring) throw invalid('missing exp')
   } else if (!isNumericDate(exp)) throw invalid('exp must be a number')
   if (nbf !== undefined && !isNumericDate(nbf)) throw invalid('nbf must be a number')
-  checkTime(config, claims, options, now)
+  checkTime(config, claims, options, now, header)
   if (claims.iat !== undefined && !isNumericDate(claims.iat)) throw invalid('iat must be a number')
   if (claims.iat_ms !== undefined && !isNumericDate(claims.iat_ms)) throw invalid('iat_ms must be a number')
   const sub = claims[config.identityClaim]
-  if (typeof sub !== 'string' || sub.length === 0)
+  if ((typeof sub !== 'string' || sub.length === 0) && !(config.allowNumericIdentity && isNumericDate(sub)))
     throw invalid(`${config.identityClaim} must be a non-empty string`)
+  // RFC 7519 §4.1.2: `sub` is a string, also when another claim holds the identity.
+  if (config.identityClaim !== 'sub' && claims.sub !== undefined && typeof claims.sub !== 'string')
+    throw invalid('sub must be a string')
   if (typeof claims.jti !== 'string' || claims.jti.length === 0)
     throw invalid('jti must be a non-empty string')
   if (claims.type !== 'access' && claims.type !== 'refresh') throw invalid('missing or unknown token type')
@@ -253,13 +266,22 @@ function checkTime(
   claims: Record<string, unknown>,
   options: VerifyOptions,
   now: number,
+  header: TokenHeader,
 ): void {
+  // PyJWT refuses a token issued in the future, and checks `iat` before `exp` and `nbf`.
+  if (
+    config.compat &&
+    typeof claims.iat === 'number' &&
+    Math.trunc(claims.iat) * 1000 > now + config.leewayMs
+  )
+    throw new TokenNotYetValidError({ header, claims })
   const exp = claims.exp as number | undefined
   if (exp !== undefined && exp * 1000 <= now - config.leewayMs && !options.allowExpired) {
-    throw new TokenExpiredError(exp * 1000)
+    throw new TokenExpiredError(exp * 1000, { header, claims })
   }
   const nbf = claims.nbf as number | undefined
-  if (nbf !== undefined && nbf * 1000 > now + config.leewayMs) throw new TokenNotYetValidError()
+  if (nbf !== undefined && nbf * 1000 > now + config.leewayMs)
+    throw new TokenNotYetValidError({ header, claims })
 }
 
 function checkAudience(aud: unknown, expected: readonly string[] | undefined): void {

@@ -197,7 +197,7 @@ describe('createAuth configuration', () => {
         /^cookies.sameSite None requires cookies.secure true/,
       )
       accepted({ cookies: { sameSite: 'None' } })
-      refused({ cookies: { sameSite: 'lax' } }, /cookies.sameSite must be 'Strict', 'Lax' or 'None'/)
+      refused({ cookies: { sameSite: 'lax' } }, /cookies.sameSite must be 'Strict', 'Lax', 'None' or false/)
     })
 
     it.each([

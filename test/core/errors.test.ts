@@ -200,9 +200,34 @@ describe('the flask-jwt-extended preset', () => {
   ] as const)('%s → %i %j', (err, status, msg) => {
     const res = flask.errorResponse(err)
     expect(res.status).toBe(status)
-    expect(res.body).toEqual({ msg, code: err.code })
+    // Flask-JWT-Extended's body: the message alone, under JWT_ERROR_MESSAGE_KEY.
+    expect(res.body).toEqual({ msg })
     if (status === 401) expect(res.headers['www-authenticate']).toMatch(/^Bearer/)
     else expect(res.headers).not.toHaveProperty('www-authenticate')
+  })
+
+  it('keeps the code when asked (includeCode), and drops it from latchkey bodies when asked', () => {
+    const err = new TokenExpiredError(0)
+    expect(auth({ preset: 'flask-jwt-extended', includeCode: true }).errorResponse(err).body).toEqual({
+      msg: 'Token has expired',
+      code: 'TOKEN_EXPIRED',
+    })
+    expect(auth({ messageKey: 'message', includeCode: false }).errorResponse(err).body).toEqual({
+      message: 'Token has expired',
+    })
+  })
+
+  it('words a cookie token without a csrf claim as a decode error (422 Missing claim: csrf)', () => {
+    const res = flask.errorResponse(new CsrfError('Token has no CSRF value'))
+    expect(res.status).toBe(422)
+    expect(res.body).toEqual({ msg: 'Missing claim: csrf' })
+  })
+
+  it('names the identity no user was found for', () => {
+    expect(flask.errorResponse(new UserNotFoundError({ identity: 'ann@example.com' })).body).toEqual({
+      msg: 'Error loading the user ann@example.com',
+    })
+    expect(flask.errorResponse(new UserNotFoundError()).body).toEqual({ msg: 'Error loading the user' })
   })
 
   it('names the locations when the error was made without the guard', () => {

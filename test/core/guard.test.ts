@@ -61,11 +61,14 @@ function accessWithCsrf(auth: ReturnType<typeof setup>['auth'], options = {}) {
   return { token: issued.token, csrf: issued.claims.csrf!, claims: issued.claims }
 }
 
+const JSON_TYPE = { 'content-type': 'application/json' }
+const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' }
+
 describe('token locations', () => {
   it.each([
     ['headers', (t: string) => makeView({ headers: bearer(t) })],
     ['cookies', (t: string) => makeView({ cookies: { access_token_cookie: t } })],
-    ['json', (t: string) => makeView({ method: 'POST', body: { access_token: t } })],
+    ['json', (t: string) => makeView({ method: 'POST', headers: JSON_TYPE, body: { access_token: t } })],
     ['query', (t: string) => makeView({ query: { jwt: t } })],
   ] as const)('reads a token from %s and reports the location', async (location, view) => {
     const { auth } = setup()
@@ -92,7 +95,7 @@ describe('token locations', () => {
     ) as Record<string, string>
     const view = makeView({
       method: 'POST',
-      headers: bearer(tokens.h!),
+      headers: { ...bearer(tokens.h!), ...JSON_TYPE },
       cookies: { access_token_cookie: tokens.c! },
       body: { access_token: tokens.j! },
       query: { jwt: tokens.q! },
@@ -248,9 +251,31 @@ describe('token locations', () => {
   it('json: only a string under the configured key of an object body', async () => {
     const { auth } = setup({ tokenLocations: ['json'], json: { accessKey: 'jwt_access' } })
     const t = auth.createAccessToken('u1')
-    expect((await auth.authenticate(makeView({ method: 'POST', body: { jwt_access: t } }))).location).toBe(
-      'json',
-    )
+    expect(
+      (await auth.authenticate(makeView({ method: 'POST', headers: JSON_TYPE, body: { jwt_access: t } })))
+        .location,
+    ).toBe('json')
+    // Only a body the request declares as JSON: a form's field (a urlencoded parser's object) is none.
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data']) {
+      await expectAuthRejection(
+        auth.authenticate(
+          makeView({ method: 'POST', headers: { 'content-type': type }, body: { jwt_access: t } }),
+        ),
+        TokenMissingError,
+        'TOKEN_MISSING',
+      )
+    }
+    expect(
+      (
+        await auth.authenticate(
+          makeView({
+            method: 'POST',
+            headers: { 'content-type': 'application/vnd.api+json; charset=utf-8' },
+            body: { jwt_access: t },
+          }),
+        )
+      ).location,
+    ).toBe('json')
     for (const body of [
       undefined,
       null,
@@ -261,14 +286,14 @@ describe('token locations', () => {
       { jwt_access: null },
     ]) {
       await expectAuthRejection(
-        auth.authenticate(makeView({ method: 'POST', body })),
+        auth.authenticate(makeView({ method: 'POST', headers: JSON_TYPE, body })),
         TokenMissingError,
         'TOKEN_MISSING',
       )
     }
     for (const value of [5, { t }, [t]]) {
       await expectAuthRejection(
-        auth.authenticate(makeView({ method: 'POST', body: { jwt_access: value } })),
+        auth.authenticate(makeView({ method: 'POST', headers: JSON_TYPE, body: { jwt_access: value } })),
         TokenInvalidError,
         'TOKEN_INVALID',
       )
@@ -276,7 +301,7 @@ describe('token locations', () => {
     // An inherited key is not the body's.
     const inherited = Object.create({ jwt_access: t })
     await expectAuthRejection(
-      auth.authenticate(makeView({ method: 'POST', body: inherited })),
+      auth.authenticate(makeView({ method: 'POST', headers: JSON_TYPE, body: inherited })),
       TokenMissingError,
       'TOKEN_MISSING',
     )
@@ -409,7 +434,11 @@ describe('CSRF double submit', () => {
       'headers',
     )
     expect(
-      (await auth.authenticate(makeView({ method: 'DELETE', body: { access_token: token } }))).location,
+      (
+        await auth.authenticate(
+          makeView({ method: 'DELETE', headers: JSON_TYPE, body: { access_token: token } }),
+        )
+      ).location,
     ).toBe('json')
     expect((await auth.authenticate(makeView({ method: 'PUT', query: { jwt: token } }))).location).toBe(
       'query',
@@ -526,10 +555,24 @@ describe('CSRF double submit', () => {
     const { token, csrf } = accessWithCsrf(auth)
     const cookies = { access_token_cookie: token }
     expect(
-      (await auth.authenticate(makeView({ method: 'POST', cookies, body: { csrf_token: csrf } }))).sub,
+      (
+        await auth.authenticate(
+          makeView({ method: 'POST', cookies, headers: FORM_TYPE, body: { csrf_token: csrf } }),
+        )
+      ).sub,
     ).toBe('u1')
     await expectAuthRejection(
-      auth.authenticate(makeView({ method: 'POST', cookies, body: { csrf_token: 'nope' } })),
+      auth.authenticate(
+        makeView({ method: 'POST', cookies, headers: FORM_TYPE, body: { csrf_token: 'nope' } }),
+      ),
+      CsrfError,
+      'CSRF_FAILED',
+    )
+    // Only a form's field: a JSON body's key of that name is not the form field.
+    await expectAuthRejection(
+      auth.authenticate(
+        makeView({ method: 'POST', cookies, headers: JSON_TYPE, body: { csrf_token: csrf } }),
+      ),
       CsrfError,
       'CSRF_FAILED',
     )
@@ -548,7 +591,12 @@ describe('CSRF double submit', () => {
     const p = accessWithCsrf(plain)
     await expectAuthRejection(
       plain.authenticate(
-        makeView({ method: 'POST', cookies: { access_token_cookie: p.token }, body: { csrf_token: p.csrf } }),
+        makeView({
+          method: 'POST',
+          cookies: { access_token_cookie: p.token },
+          headers: FORM_TYPE,
+          body: { csrf_token: p.csrf },
+        }),
       ),
       CsrfError,
       'CSRF_FAILED',
@@ -857,7 +905,7 @@ describe('user loading', () => {
     const ctx = await auth.authenticate(makeView({ headers: bearer(issued.token) }))
     expect(ctx.user).toBe(user)
     expect(loadUser).toHaveBeenCalledTimes(1)
-    expect(loadUser).toHaveBeenCalledWith('u1', issued.claims)
+    expect(loadUser).toHaveBeenCalledWith('u1', issued.claims, { alg: 'HS256', typ: 'JWT' })
   })
 
   it.each([null, undefined])('a loader answering %s is USER_NOT_FOUND', async (answer) => {
@@ -973,7 +1021,11 @@ describe('revocation', () => {
       TokenRevokedError,
       'TOKEN_REVOKED',
     )
-    expect(revoked).toHaveBeenCalledWith({ sub: 'u1', claims: issued.claims })
+    expect(revoked).toHaveBeenCalledWith({
+      sub: 'u1',
+      claims: issued.claims,
+      header: { alg: 'HS256', typ: 'JWT' },
+    })
     // Another token of the same user is unaffected; skipRevocation skips the store.
     expect((await auth.authenticate(makeView({ headers: bearer(auth.createAccessToken('u1')) }))).sub).toBe(
       'u1',

@@ -141,7 +141,9 @@ import { requireAuth } from 'latchkey/hono'
 import { verifyRequest } from 'latchkey/fetch'
 import { SqliteRevocationStore } from 'latchkey/stores/sqlite'
 import { RedisRevocationStore } from 'latchkey/stores/redis'
+import { fromFlaskConfig } from 'latchkey/flask'
 type User = { id: string; active: boolean }
+const flask = createAuth<User>({ ...fromFlaskConfig({ JWT_SECRET_KEY: 'a-secret-of-at-least-thirty-two-bytes!!' }), identify: (u) => u.id })
 const auth = createAuth<User>({
   keys: { secret: 'a-secret-of-at-least-thirty-two-bytes!!' },
   revocation: new MemoryRevocationStore(),
@@ -156,7 +158,7 @@ const context: Promise<AuthContext<User>> = auth.authenticate({
 })
 const code: string = new TokenExpiredError(0).code
 export const used = [context, code, latchkey(auth), latchkeyPlugin, requireAuth(auth), verifyRequest,
-  SqliteRevocationStore, RedisRevocationStore]
+  SqliteRevocationStore, RedisRevocationStore, flask]
 `,
     )
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc')
@@ -210,6 +212,7 @@ describe('dependencies of each entry point (import graph of the built files)', (
     './fastify': ['fastify-plugin'],
     './hono': [],
     './fetch': [],
+    './flask': [],
     './issuers': ['jose'],
     './stores/sqlite': ['better-sqlite3'],
     './stores/sql': [],
