@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors.js'
 import type { GuardOptions } from './guard.js'
 import { TOKEN_LOCATIONS } from './options.js'
+import { resolveScopes, type ScopeRequirement } from './scopes.js'
 
 const BOOLEAN_OPTIONS = [
   'optional',
@@ -15,7 +16,13 @@ const BOOLEAN_OPTIONS = [
   'skipRevocation',
   'verifyType',
 ] as const
-const KNOWN: ReadonlySet<string> = new Set([...BOOLEAN_OPTIONS, 'locations'])
+const KNOWN: ReadonlySet<string> = new Set([
+  ...BOOLEAN_OPTIONS,
+  'locations',
+  'scopes',
+  'claimCheck',
+  'accept',
+])
 
 /**
  * Throws a ConfigError for an option a guard does not know, a value of the wrong type, or a
@@ -40,6 +47,21 @@ export function checkGuardOptions(options: unknown, extra: readonly string[] = [
     if (record[key] !== undefined && typeof record[key] !== 'boolean')
       throw new ConfigError(`guard: ${key} must be true or false`)
   }
+  // Checked (and resolved) now, so a typo in a scope list fails at start, not at the first request.
+  if (record.scopes !== undefined) resolveScopes(record.scopes as ScopeRequirement)
+  if (record.claimCheck !== undefined && typeof record.claimCheck !== 'function')
+    throw new ConfigError('guard: claimCheck must be a function (claims, { issuer, scopes }) => boolean')
+  const accept = record.accept
+  if (
+    accept !== undefined &&
+    accept !== 'any' &&
+    accept !== 'self' &&
+    accept !== 'issuers' &&
+    !(Array.isArray(accept) && accept.length > 0 && accept.every((a) => typeof a === 'string' && a !== ''))
+  )
+    throw new ConfigError(
+      "guard: accept must be 'any', 'self', 'issuers', or a list of issuer URLs and/or 'self'",
+    )
   const locations = record.locations
   if (locations !== undefined) {
     if (!Array.isArray(locations) || locations.length === 0)

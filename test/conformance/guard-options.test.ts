@@ -159,9 +159,26 @@ describe('the core refuses what no guard may be made with', () => {
     [{ locations: ['headers', 'headers'] }, /lists a location twice/],
     [{ optinal: true }, /unknown option "optinal"/],
     [{ fresh: 'yes' }, /fresh must be true or false/],
+    [{ scopes: 'read:orders' }, /scopes must be a list of scopes, or \{ all, any \}/],
+    [{ scopes: ['read orders'] }, /scopes must be a list of scopes/],
+    [{ scopes: { every: ['a'] } }, /scopes: unknown key "every"/],
+    [{ claimCheck: true }, /claimCheck must be a function/],
+    [{ accept: 'everyone' }, /accept must be 'any', 'self', 'issuers'/],
+    [{ accept: [] }, /accept must be/],
   ])('%j', (options, message) => {
     expect(() => checkGuardOptions(options)).toThrow(ConfigError)
     expect(() => checkGuardOptions(options)).toThrow(message)
+  })
+
+  it('accepts the identity-provider options it knows', () => {
+    for (const options of [
+      { scopes: ['read:orders'] },
+      { scopes: { all: ['a'], any: ['b', 'c'] } },
+      { claimCheck: () => true },
+      { accept: 'self' },
+      { accept: ['self', 'https://idp.example.com/'] },
+    ])
+      expect(checkGuardOptions(options)).toBe(options)
   })
 
   it('and a guard called with an unknown location never reads the query string', () => {
