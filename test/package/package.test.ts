@@ -8,12 +8,31 @@
  * CommonJS consumers: types through `typesVersions` under `module: commonjs` (node10 resolution),
  * loading through Node's require(esm), and a NestJS app compiled by tsc with each Nest template's
  * tsconfig and run. arethetypeswrong and publint check the tarball.
+ *
+ * The CLI's install advice, on fresh projects outside the repository (from the npm registry, install
+ * scripts off): it resolves, on Node 20 and 22, and the server then runs on what it installed, the
+ * newer majors of the peer ranges (the repository's dev dependencies are the older ends).
  */
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { isCI, postgresUrl } from '../helpers/services.js'
+import { nodeBinary } from '../runtimes/node-versions.js'
+import { createPgSchema } from '../server/helpers.js'
+import { killLeftovers, startProcess } from '../server/processes.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 // Inside the repository, so the unpacked package finds the peers in the repository's node_modules.
@@ -416,4 +435,115 @@ describe('arethetypeswrong and publint on the tarball', () => {
     const out = run(process.execPath, [publint, 'run', tarball, '--strict', '--level', 'suggestion'], WORK)
     expect(out).toMatch(/All good!/)
   }, 120_000)
+})
+
+/** npm's own script, to run npm on another Node (npm picks versions whose `engines` fit the Node it runs on). */
+const NPM_CLI = join(
+  dirname(realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim())),
+  'npm-cli.js',
+)
+
+/** The words of a printed shell command: single-quoted words kept whole. */
+function shellWords(command: string): string[] {
+  return [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!)
+}
+
+describe("the CLI's install advice on a fresh project", () => {
+  afterEach(() => killLeftovers())
+
+  const node22 = nodeBinary('node22')
+  const nodes: [string, 'postgres' | 'sqlite', string | undefined][] = [
+    // Node 20: better-sqlite3 12 is compiled by its install script, which stays off: PostgreSQL.
+    ['20', 'postgres', process.execPath],
+    // Node 22: better-sqlite3 13 ships its binary in the registry package: SQLite.
+    ['22', 'sqlite', node22],
+  ]
+
+  it.each(nodes)(
+    'Node %s: the printed command installs, and the server runs on it with %s',
+    async (major, backend, node) => {
+      if (!node) {
+        if (isCI()) throw new Error('Node 22 is not installed: npm ci --prefix test/runtimes/nodes')
+        console.warn('Node 22 is not installed (npm ci --prefix test/runtimes/nodes): skipping')
+        return
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'latchkey-advice-'))
+      try {
+        const npm = (...args: string[]) =>
+          execFileSync(node, [NPM_CLI, ...args, '--ignore-scripts', '--no-audit', '--no-fund'], {
+            cwd: dir,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
+        writeFileSync(join(dir, 'package.json'), '{ "name": "fresh", "private": true }\n')
+        npm('install', tarball)
+        const bin = join(dir, 'node_modules/latchkey/dist/cli/bin.js')
+
+        // Without the server's packages, the CLI says what to install, with latchkey's ranges.
+        const advice = run(node, [bin, '--help'], dir)
+        const printed = /install the server packages: (npm install .*)$/m.exec(advice)?.[1]
+        expect(printed, advice).toBeDefined()
+        const [, , ...specs] = shellWords(printed!)
+        expect(specs).toContain(`fastify-plugin@${manifest.peerDependencies['fastify-plugin']}`)
+
+        npm('install', ...specs)
+        const version = (name: string) =>
+          (
+            JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as {
+              version: string
+            }
+          ).version
+        // The newest major of each range that runs on this Node.
+        expect({
+          'fastify-plugin': version('fastify-plugin').split('.')[0],
+          '@fastify/swagger-ui': version('@fastify/swagger-ui').split('.')[0],
+          kysely: version('kysely').split('.').slice(0, 2).join('.'),
+          'better-sqlite3': version('better-sqlite3').split('.')[0],
+        }).toEqual({
+          'fastify-plugin': '6',
+          '@fastify/swagger-ui': '6',
+          kysely: major === '20' ? '0.28' : '0.29',
+          'better-sqlite3': major === '20' ? '12' : '13',
+        })
+
+        const pg = backend === 'postgres' ? await createPgSchema(postgresUrl()) : undefined
+        try {
+          const server = startProcess(node, [bin, 'serve'], {
+            cwd: dir,
+            env: {
+              PORT: '0',
+              LATCHKEY_SECRET: 'advice-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
+              LATCHKEY_ARGON2: 'm=1024,t=1,p=1',
+              ...(pg ? { DATABASE_URL: pg.url } : { LATCHKEY_DATA_DIR: join(dir, 'data') }),
+            },
+          })
+          const line = await server.waitFor(/Server listening at http:\/\/127\.0\.0\.1:\d+/)
+          const base = `http://127.0.0.1:${/127\.0\.0\.1:(\d+)/.exec(line)![1]}`
+          const post = (path: string, body: unknown) =>
+            fetch(base + path, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(body),
+            })
+          const account = { email: 'advice@example.com', password: 'correct horse battery staple' }
+          expect((await fetch(`${base}/readyz`)).status).toBe(200)
+          expect((await post('/auth/signup', account)).status).toBe(201)
+          const login = await post('/auth/login', account)
+          expect(login.status).toBe(200)
+          const { access_token } = (await login.json()) as { access_token: string }
+          const me = await fetch(`${base}/auth/me`, { headers: { authorization: `Bearer ${access_token}` } })
+          expect(me.status).toBe(200)
+          // The OpenAPI page: @fastify/swagger-ui 6 on fastify-plugin 6.
+          expect((await fetch(`${base}/docs/`)).status).toBe(200)
+          server.child.kill('SIGTERM')
+          expect(await server.exited).toBe(0)
+        } finally {
+          await pg?.drop()
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+    240_000,
+  )
 })

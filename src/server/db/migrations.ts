@@ -6,7 +6,8 @@
  *
  * Append new migrations; never edit one that has shipped.
  */
-import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely'
+import * as kysely from 'kysely'
+import { type Kysely, type Migration, type MigrationResultSet, type Migrator, sql } from 'kysely'
 
 // Migrations work on whatever tables exist, whatever the app's types say.
 type AnyDatabase = Kysely<unknown>
@@ -92,6 +93,17 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
 })
 
 /**
+ * Kysely's Migrator: exported by `kysely` up to 0.28, by `kysely/migration` from 0.29 (both are in
+ * the peer range). The namespace import above cannot fail to link on either.
+ */
+async function migratorClass(): Promise<typeof Migrator> {
+  const root = kysely as Partial<{ Migrator: typeof Migrator }>
+  if (root.Migrator) return root.Migrator
+  const entry = 'kysely/migration' // not a literal: 0.28, the dev dependency, has no such entry
+  return ((await import(entry)) as { Migrator: typeof Migrator }).Migrator
+}
+
+/**
  * Applies every pending migration; returns the names applied (empty when up to date). `schema` is
  * PostgreSQL's current schema: Kysely must be told, or it finds the migration table of another
  * schema in the same database and skips creating its own.
@@ -100,7 +112,7 @@ export async function migrateToLatest(
   db: Kysely<unknown>,
   options: { schema?: string } = {},
 ): Promise<string[]> {
-  const migrator = new Migrator({
+  const migrator = new (await migratorClass())({
     db,
     provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
     ...(options.schema === undefined ? {} : { migrationTableSchema: options.schema }),
