@@ -537,6 +537,20 @@ describe("the CLI's install advice on a fresh project", () => {
           expect((await fetch(`${base}/docs/`)).status).toBe(200)
           server.child.kill('SIGTERM')
           expect(await server.exited).toBe(0)
+          if (backend === 'sqlite') {
+            // latchkey/stores/sqlite on better-sqlite3 13 as well.
+            const script = `
+              import { SqliteRevocationStore } from 'latchkey/stores/sqlite'
+              const store = new SqliteRevocationStore(':memory:')
+              const ref = { jti: 'j1', sub: 'u1', family: undefined, issuedAt: 0, expiresAt: undefined }
+              const before = await store.isRevoked(ref)
+              await store.revokeToken('j1', Date.now() + 60_000)
+              console.log(JSON.stringify({ before, after: await store.isRevoked(ref) }))
+              await store.close()
+            `
+            writeFileSync(join(dir, 'store.mjs'), script)
+            expect(run(node, ['store.mjs'], dir)).toBe('{"before":false,"after":true}\n')
+          }
         } finally {
           await pg?.drop()
         }
