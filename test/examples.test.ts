@@ -8,6 +8,7 @@ import * as expressExample from '../examples/express.js'
 import * as fastifyExample from '../examples/fastify.js'
 import * as fetchExample from '../examples/fetch.js'
 import * as honoExample from '../examples/hono.js'
+import * as nestjsExample from '../examples/nestjs.js'
 
 interface Started {
   address(): AddressInfo | string | null
@@ -20,6 +21,7 @@ const examples: Array<[string, (port: number) => Promise<Started>]> = [
   ['fastify', (port) => fastifyExample.start(port)],
   ['hono', (port) => honoExample.start(port)],
   ['fetch', (port) => fetchExample.start(port)],
+  ['nestjs', (port) => nestjsExample.start(port)],
 ]
 
 describe.each(examples)('examples/%s.ts', (_name, start) => {
