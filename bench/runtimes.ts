@@ -1,20 +1,21 @@
 /**
  * The guard's cost on Node, Bun and Deno, each against its own hand-written node:crypto check:
- * `node --import tsx bench/runtimes.ts` (about 2 minutes), then bench/results/runtimes.json and a
+ * `node --import tsx bench/runtimes.ts` (about 4 minutes on a quiet machine), then bench/results/runtimes.json and a
  * table on stdout.
  *
  * bench/guard.ts (the in-process guard comparison: latchkey's `auth.check` and `authenticate`, and
  * the hand-written HMAC check, cold over 10,000 users' tokens and hot on one) is bundled once
  * (esbuild) and run by each runtime in turn. A process runs every contender in interleaved rounds
- * and reports the medians; the runtimes then take turns, round after round, so that the load other
- * processes put on this shared machine falls on all three alike. Reported: per runtime, the median
- * over the turns of each contender's µs per request and of its ratio to the runtime's own
- * hand-written check (measured in the same process), with the spread (max − min) / median.
+ * and reports each round; the runtimes then take turns, process after process, so that the load
+ * other processes put on this shared machine falls on all three alike. Reported: per runtime, over
+ * every round of every turn, the median µs per request of each contender and the median of its
+ * ratio to the runtime's own hand-written check in the same round (measured in the same process,
+ * one round apart), with the quartiles of that ratio.
  *
  * workerd is not measured: a Worker's clocks stand still while it computes (a defence against
  * timing attacks), so it cannot time itself.
  *
- * Knobs (environment): RUNTIME_TURNS (default 5), BENCH_GUARD_ROUNDS (7 per turn), BENCH_GUARD_MS (80).
+ * Knobs (environment): RUNTIME_TURNS (default 7), BENCH_GUARD_ROUNDS (7 per turn), BENCH_GUARD_MS (80).
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -23,7 +24,7 @@ import { fmt, machine, type Stat, stat, writeJson } from './lib.js'
 
 const MARK = 'LATCHKEY_BENCH '
 const RUNTIMES: RuntimeName[] = ['node', 'bun', 'deno']
-const turns = Number(process.env.RUNTIME_TURNS ?? 5)
+const turns = Number(process.env.RUNTIME_TURNS ?? 7)
 const rounds = Number(process.env.BENCH_GUARD_ROUNDS ?? 7)
 const roundMs = Number(process.env.BENCH_GUARD_MS ?? 80)
 
@@ -72,11 +73,15 @@ async function main(): Promise<void> {
       }
       names[runtime] = name
       for (const [mix, contenders] of Object.entries(results)) {
-        const ceiling = contenders['hand-written check (ceiling)']!.median
+        const ceiling = contenders['hand-written check (ceiling)']!.samples
         for (const [contender, s] of Object.entries(contenders)) {
           const slot = (((samples[runtime] ??= {})[mix] ??= {})[contender] ??= { us: [], ratio: [] })
-          slot.us.push(1e6 / s.median)
-          slot.ratio.push(ceiling / s.median)
+          // Per round, against the ceiling's round right beside it: load that comes and goes
+          // between rounds then falls on both sides of the ratio.
+          s.samples.forEach((opsPerSecond, round) => {
+            slot.us.push(1e6 / opsPerSecond)
+            slot.ratio.push(ceiling[round]! / opsPerSecond)
+          })
         }
       }
       process.stderr.write(`turn ${turn + 1}/${turns}: ${name} done\n`)
@@ -85,9 +90,13 @@ async function main(): Promise<void> {
 
   const summary: Record<string, Record<string, Record<string, { us: Stat; ratio: Stat }>>> = {}
   const lines = [
-    '| runtime | mix | contender | µs per request (median) | spread | cost ÷ own hand-written check (median) | spread |',
-    '|---|---|---|---|---|---|---|',
+    '| runtime | mix | contender | µs per request (median) | cost ÷ own hand-written check (median) | quartiles of the ratio |',
+    '|---|---|---|---|---|---|',
   ]
+  const quantile = (values: number[], q: number) => {
+    const sorted = [...values].sort((a, b) => a - b)
+    return sorted[Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))]!
+  }
   for (const runtime of RUNTIMES) {
     for (const [mix, contenders] of Object.entries(samples[runtime] ?? {})) {
       for (const [contender, { us, ratio }] of Object.entries(contenders)) {
@@ -95,7 +104,7 @@ async function main(): Promise<void> {
         const r = stat(ratio)
         ;((summary[names[runtime]!] ??= {})[mix] ??= {})[contender] = { us: u, ratio: r }
         lines.push(
-          `| ${names[runtime]} | ${mix} | ${contender} | ${fmt(u.median)} | ${Math.round(u.spread * 100)}% | ${r.median.toFixed(2)}× | ${Math.round(r.spread * 100)}% |`,
+          `| ${names[runtime]} | ${mix} | ${contender} | ${fmt(u.median)} | ${r.median.toFixed(2)}× | ${quantile(ratio, 0.25).toFixed(2)}–${quantile(ratio, 0.75).toFixed(2)}× |`,
         )
       }
     }
