@@ -314,9 +314,6 @@ export function applyAuthHeaders<R>(response: R, source: HeaderSource): R {
 
 // ── The guard ────────────────────────────────────────────────────────────────────────────────────
 
-/** A request whose answer the guard has sent: Nest's pipeline for it is not resumed. */
-const ANSWERED: Promise<never> = new Promise<never>(() => {})
-
 /** The platform's request: Express's `req` is Node's request; Fastify's `request` wraps it as `raw`. */
 type PlatformRequest = Partial<AuthenticatedRequest<never, never>> & {
   raw?: NodeRequestLike
@@ -374,9 +371,9 @@ export class LatchkeyGuard implements CanActivate {
       sendError(this.#auth, response, error)
       // Nest resumes a request only through a guard's answer or an exception, and every exception
       // goes through the exception filters, any of which could rewrite the 401 already sent. So the
-      // answer never comes: nothing holds this promise but the request's own (finished) pipeline,
-      // which is collected with it.
-      return ANSWERED
+      // answer never comes. A new promise each time, held by nothing but the request's own finished
+      // pipeline, is collected with it (one shared promise would keep every such pipeline alive).
+      return new Promise<never>(() => {})
     }
     let result: ReturnType<Auth<never, never>['check']>
     try {
