@@ -58,7 +58,16 @@ async function main(): Promise<void> {
   }
 
   const names: Partial<Record<RuntimeName, string>> = {}
-  const samples: Record<string, Record<string, Record<string, { us: number[]; ratio: number[] }>>> = {}
+  type Slot = { us: number[]; ratio: number[] }
+  const samples: Record<string, Record<string, Record<string, Slot>>> = {}
+  const slotOf = (runtime: string, mix: string, contender: string): Slot => {
+    samples[runtime] ??= {}
+    const byMix = samples[runtime]
+    byMix[mix] ??= {}
+    const byContender = byMix[mix]
+    byContender[contender] ??= { us: [], ratio: [] }
+    return byContender[contender]
+  }
   for (let turn = 0; turn < turns; turn++) {
     // Rotate the order too, so no runtime always follows the same one.
     const order = RUNTIMES.map((_, i) => RUNTIMES[(i + turn) % RUNTIMES.length]!)
@@ -75,7 +84,7 @@ async function main(): Promise<void> {
       for (const [mix, contenders] of Object.entries(results)) {
         const ceiling = contenders['hand-written check (ceiling)']!.samples
         for (const [contender, s] of Object.entries(contenders)) {
-          const slot = (((samples[runtime] ??= {})[mix] ??= {})[contender] ??= { us: [], ratio: [] })
+          const slot = slotOf(runtime, mix, contender)
           // Per round, against the ceiling's round right beside it: load that comes and goes
           // between rounds then falls on both sides of the ratio.
           s.samples.forEach((opsPerSecond, round) => {
@@ -102,7 +111,10 @@ async function main(): Promise<void> {
       for (const [contender, { us, ratio }] of Object.entries(contenders)) {
         const u = stat(us)
         const r = stat(ratio)
-        ;((summary[names[runtime]!] ??= {})[mix] ??= {})[contender] = { us: u, ratio: r }
+        summary[names[runtime]!] ??= {}
+        const byMix = summary[names[runtime]!]!
+        byMix[mix] ??= {}
+        byMix[mix][contender] = { us: u, ratio: r }
         lines.push(
           `| ${names[runtime]} | ${mix} | ${contender} | ${fmt(u.median)} | ${r.median.toFixed(2)}× | ${quantile(ratio, 0.25).toFixed(2)}–${quantile(ratio, 0.75).toFixed(2)}× |`,
         )
