@@ -109,7 +109,11 @@ export abstract class AuthError extends Error {
    * cookie-clearing headers of an expired cookie token.
    */
   withHeaders(headers: ErrorHeaders): this {
-    const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this)) as this
+    const descriptors = Object.getOwnPropertyDescriptors(this)
+    // V8 from Node 22 on keeps `stack` as an accessor over an internal slot the copy lacks: copy the
+    // text itself.
+    if (descriptors.stack?.get) descriptors.stack = { value: this.stack, writable: true, configurable: true }
+    const copy = Object.create(Object.getPrototypeOf(this), descriptors) as this
     Object.defineProperty(copy, 'headers', {
       value: Object.freeze({ ...this.headers, ...headers }),
       enumerable: true,

@@ -1,6 +1,6 @@
 /**
  * Compile-only: pins the typed surface of the adapters. `tsc -p tsconfig.json` checks it; nothing
- * here runs. The Express and Fastify user types come from the examples' `Register` declarations
+ * here runs. The Express, Fastify and NestJS user types come from the examples' `Register` declarations
  * (registration is program-wide, as it is in an app); Hono and fetch infer them from the auth object.
  */
 import type { RequestHandler } from 'express'
@@ -9,10 +9,19 @@ import { Hono } from 'hono'
 import { expectTypeOf } from 'vitest'
 import type { User as ExpressUser } from '../examples/express.js'
 import type { User as FastifyUser } from '../examples/fastify.js'
+import type { User as NestUser } from '../examples/nestjs.js'
 import { latchkey } from '../src/adapters/express.js'
 import { errorHandler as fastifyErrorHandler, latchkeyPlugin } from '../src/adapters/fastify.js'
 import { verifyRequest } from '../src/adapters/fetch.js'
 import { type AuthVariables, errorHandler as honoErrorHandler, requireAuth } from '../src/adapters/hono.js'
+import {
+  type AuthenticatedRequest,
+  LatchkeyModule,
+  type AuthContext as NestAuthContext,
+  type RegisteredUser as NestRegisteredUser,
+  applyAuthHeaders as nestApplyAuthHeaders,
+  RequireAuth,
+} from '../src/adapters/nestjs.js'
 import { type AuthContext, createAuth, type TokenLocation } from '../src/index.js'
 
 type Member = { id: number; name: string; roles: string[] }
@@ -103,3 +112,17 @@ new Hono().get('/orders', requireAuth(memberAuth, { scopes: ['read:orders'], acc
   return c.body(null)
 })
 void verifyRequest(memberAuth, new Request('http://x/'), { scopes: { all: ['x'] }, accept: 'any' })
+// NestJS: the registered user types AuthContext and the request; the module takes any auth object
+// or createAuth's options; route decorators take the guard options.
+expectTypeOf<NestRegisteredUser>().toEqualTypeOf<NestUser>()
+expectTypeOf<NestAuthContext['user']>().toEqualTypeOf<NestUser>()
+expectTypeOf<AuthenticatedRequest['auth']>().toEqualTypeOf<AuthContext<NestUser>>()
+LatchkeyModule.forRoot({ auth: tenantAuth, handleErrors: 'framework', isGlobal: false })
+LatchkeyModule.forRoot({ auth: { keys: { secret: 'x'.repeat(32) } } })
+LatchkeyModule.forRootAsync({ useFactory: () => ({ auth: memberAuth }) })
+// @ts-expect-error the auth object (or its options) is required
+LatchkeyModule.forRoot({})
+RequireAuth({ locations: ['cookies'], fresh: true, handleErrors: 'respond' })
+// @ts-expect-error not a token location
+RequireAuth({ locations: ['session'] })
+expectTypeOf(nestApplyAuthHeaders({ reply: true }, { headers: {} })).toEqualTypeOf<{ reply: boolean }>()

@@ -14,6 +14,7 @@ import * as loginExpress from '../examples/login-express.js'
 import * as loginFastify from '../examples/login-fastify.js'
 import * as loginFetch from '../examples/login-fetch.js'
 import * as loginHono from '../examples/login-hono.js'
+import * as nestjsExample from '../examples/nestjs.js'
 
 interface Started {
   address(): AddressInfo | string | null
@@ -26,6 +27,7 @@ const examples: Array<[string, (port: number) => Promise<Started>]> = [
   ['fastify', (port) => fastifyExample.start(port)],
   ['hono', (port) => honoExample.start(port)],
   ['fetch', (port) => fetchExample.start(port)],
+  ['nestjs', (port) => nestjsExample.start(port)],
 ]
 
 describe.each(examples)('examples/%s.ts', (_name, start) => {

@@ -1,4 +1,4 @@
-import { constants, createHmac, type KeyObject, sign, verify } from 'node:crypto'
+import { constants, createHmac, type JsonWebKey, type KeyObject, sign, verify } from 'node:crypto'
 
 /** The JWS algorithms latchkey signs and verifies. `none` is not one of them and never will be. */
 export type Algorithm =
@@ -92,16 +92,35 @@ export const EC_PARAMS = {
   ES512: { curve: 'secp521r1', jwkCurve: 'P-521', sigLength: 132 },
 } as const
 
+/**
+ * workerd's node:crypto (Cloudflare Workers) takes no KeyObject inside a sign or verify options
+ * object, only key material: there a key goes as its JWK, exported once per key. Everywhere else
+ * the KeyObject itself, which costs no parsing.
+ */
+const OPTIONS_TAKE_KEY_OBJECTS =
+  (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent !== 'Cloudflare-Workers'
+const jwkOfKey = new WeakMap<KeyObject, JsonWebKey>()
+
+function keyOption(key: KeyObject): { key: KeyObject } | { key: JsonWebKey; format: 'jwk' } {
+  if (OPTIONS_TAKE_KEY_OBJECTS) return { key }
+  let jwk = jwkOfKey.get(key)
+  if (jwk === undefined) {
+    jwk = key.export({ format: 'jwk' })
+    jwkOfKey.set(key, jwk)
+  }
+  return { key: jwk, format: 'jwk' }
+}
+
 /** Signs `input` (the ASCII `header.payload`) with a key bound to `alg`. */
 export function signBytes(alg: Algorithm, key: KeyObject, input: string): Buffer {
   const fam = familyOf(alg)
   if (fam === 'HS') return createHmac(hashOf(alg)!, key).update(input).digest()
   const data = Buffer.from(input, 'latin1')
   if (fam === 'EdDSA') return sign(null, data, key)
-  if (fam === 'ES') return sign(hashOf(alg), data, { key, dsaEncoding: 'ieee-p1363' })
+  if (fam === 'ES') return sign(hashOf(alg), data, { ...keyOption(key), dsaEncoding: 'ieee-p1363' })
   if (fam === 'PS') {
     return sign(hashOf(alg), data, {
-      key,
+      ...keyOption(key),
       padding: constants.RSA_PKCS1_PSS_PADDING,
       saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
     })
@@ -145,13 +164,17 @@ export function verifyBytes(alg: Algorithm, key: KeyObject, input: string, signa
     if (fam === 'EdDSA') return verify(null, data, key, signature)
     if (fam === 'ES') {
       if (signature.length !== EC_PARAMS[alg as keyof typeof EC_PARAMS].sigLength) return false
-      return verify(hashOf(alg), data, { key, dsaEncoding: 'ieee-p1363' }, signature)
+      return verify(hashOf(alg), data, { ...keyOption(key), dsaEncoding: 'ieee-p1363' }, signature)
     }
     if (fam === 'PS') {
       return verify(
         hashOf(alg),
         data,
-        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+        {
+          ...keyOption(key),
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+        },
         signature,
       )
     }

@@ -17,8 +17,9 @@ export interface MemoryRevocationStoreOptions {
   maxEntries?: number
   /**
    * How often a timer drops expired entries while the store is idle, in milliseconds; `0` turns the
-   * timer off (writes still sweep). The timer is `unref()`ed so it never keeps a process alive.
-   * Default 60 000.
+   * timer off (writes still sweep). The timer starts with the first write, not at construction
+   * (Cloudflare Workers forbid timers in global scope, where a store is usually made), and never
+   * keeps a process alive (`unref()` on Node and Bun, `Deno.unrefTimer` on Deno). Default 60 000.
    */
   sweepIntervalMs?: number
   /**
@@ -86,7 +87,9 @@ export class MemoryRevocationStore implements RevocationStore {
   #writesSinceSweep = 0
   /** Writes before the next sweep: as many as entries survived the last one, so sweeps cost O(1) per write. */
   #writesPerSweep = MIN_WRITES_PER_SWEEP
-  #timer: NodeJS.Timeout | undefined
+  readonly #sweepIntervalMs: number
+  #timer: ReturnType<typeof setInterval> | undefined
+  #closed = false
 
   constructor(options: MemoryRevocationStoreOptions = {}) {
     const { maxEntries = Number.POSITIVE_INFINITY, sweepIntervalMs = 60_000 } = options
@@ -96,10 +99,7 @@ export class MemoryRevocationStore implements RevocationStore {
     }
     this.#maxEntries = maxEntries
     this.#now = options.clock ?? options.now ?? Date.now
-    if (sweepIntervalMs > 0) {
-      this.#timer = setInterval(() => this.sweep(), sweepIntervalMs)
-      this.#timer.unref()
-    }
+    this.#sweepIntervalMs = sweepIntervalMs
   }
 
   /** Entries held right now, expired ones not yet swept included. */
@@ -174,8 +174,9 @@ export class MemoryRevocationStore implements RevocationStore {
     return before - this.size
   }
 
-  /** Stops the sweep timer and forgets every entry. */
+  /** Stops the sweep timer (for good: later writes start none) and forgets every entry. */
   async close(): Promise<void> {
+    this.#closed = true
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     this.#tokens.clear()
@@ -198,11 +199,24 @@ export class MemoryRevocationStore implements RevocationStore {
    * enforces `maxEntries` for writes that add a key: refuse rather than evict a live revocation.
    */
   #beforeInsert(addsKey: boolean): void {
+    if (this.#timer === undefined && this.#sweepIntervalMs > 0 && !this.#closed) this.#startTimer()
     this.#writesSinceSweep++
     if (this.#writesSinceSweep >= this.#writesPerSweep) this.sweep()
     if (addsKey && this.size >= this.#maxEntries) {
       this.sweep()
       if (this.size >= this.#maxEntries) throw new RevocationStoreFullError(this.#maxEntries)
     }
+  }
+
+  /**
+   * Started by the first write rather than by the constructor: a Worker's global scope, where a
+   * store is usually made, forbids timers, and an empty store has nothing to sweep.
+   */
+  #startTimer(): void {
+    const timer = setInterval(() => this.sweep(), this.#sweepIntervalMs)
+    this.#timer = timer
+    // Node and Bun give a Timeout with unref(); Deno's web-standard timers give a number.
+    if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref()
+    else (globalThis as { Deno?: { unrefTimer?(id: unknown): void } }).Deno?.unrefTimer?.(timer)
   }
 }

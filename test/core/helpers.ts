@@ -97,16 +97,17 @@ export function signWith(alg: SignAlg, key: KeyObject | string | Uint8Array, inp
     const k = typeof key === 'string' || key instanceof Uint8Array ? nodeSecretKey(Buffer.from(key)) : key
     return createHmac(hash!, k).update(data).digest()
   }
-  const k = key as KeyObject
-  if (alg === 'EdDSA') return sign(null, data, k)
-  if (alg.startsWith('ES')) return sign(hash, data, { key: k, dsaEncoding: 'ieee-p1363' })
+  if (alg === 'EdDSA') return sign(null, data, key as KeyObject)
+  // The key as a JWK in the options: workerd's node:crypto takes no KeyObject there (test/runtimes).
+  const k = { key: (key as KeyObject).export({ format: 'jwk' }), format: 'jwk' } as const
+  if (alg.startsWith('ES')) return sign(hash, data, { ...k, dsaEncoding: 'ieee-p1363' })
   if (alg.startsWith('PS'))
     return sign(hash, data, {
-      key: k,
+      ...k,
       padding: constants.RSA_PKCS1_PSS_PADDING,
       saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
     })
-  return sign(hash, data, k)
+  return sign(hash, data, key as KeyObject)
 }
 
 /**

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { MemoryRevocationStore, RevocationStoreFullError } from '../../src/stores/memory.js'
 import { testRevocationStore } from '../../src/stores/testing.js'
 
@@ -44,6 +44,25 @@ describe('MemoryRevocationStore', () => {
     await new Promise((resolve) => setTimeout(resolve, 80))
     expect(store.size).toBe(0)
     await store.close()
+  })
+
+  it('starts its timer with the first write, not at construction (Workers forbid global-scope timers)', async () => {
+    vi.useFakeTimers()
+    try {
+      const store = new MemoryRevocationStore({ sweepIntervalMs: 1_000 })
+      expect(vi.getTimerCount()).toBe(0)
+      expect(await store.isRevoked(token('a'))).toBe(false)
+      expect(vi.getTimerCount()).toBe(0)
+      await store.revokeToken('a', Date.now() + 60_000)
+      await store.revokeToken('b', Date.now() + 60_000)
+      expect(vi.getTimerCount()).toBe(1)
+      await store.close()
+      expect(vi.getTimerCount()).toBe(0)
+      await store.revokeToken('c', Date.now() + 60_000)
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('refuses a new entry when full rather than forgetting a live revocation', async () => {

@@ -8,7 +8,8 @@
  *
  * Append new migrations; never edit one that has shipped.
  */
-import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely'
+import * as kysely from 'kysely'
+import { type Kysely, type Migration, type MigrationResultSet, type Migrator, sql } from 'kysely'
 
 // Migrations work on whatever tables exist, whatever the app's types say.
 type AnyDatabase = Kysely<unknown>
@@ -185,6 +186,17 @@ async function legacyTable(db: AnyDatabase, schema: string | undefined): Promise
 }
 
 /**
+ * Kysely's Migrator: exported by `kysely` up to 0.28, by `kysely/migration` from 0.29 (both are in
+ * the peer range). The namespace import above cannot fail to link on either.
+ */
+async function migratorClass(): Promise<typeof Migrator> {
+  const root = kysely as Partial<{ Migrator: typeof Migrator }>
+  if (root.Migrator) return root.Migrator
+  const entry = 'kysely/migration' // not a literal: 0.28, the dev dependency, has no such entry
+  return ((await import(entry)) as { Migrator: typeof Migrator }).Migrator
+}
+
+/**
  * Applies every pending migration of the login API (users, rate-limit counters, revocations, sessions,
  * mailed links); resolves with the names applied (empty when up to date). Safe to run at every start
  * and from several processes at once. `latchkey migrate` runs the same.
@@ -204,7 +216,7 @@ export async function migrateLogin(
   const table =
     options.migrationTableName ??
     ((await legacyTable(anyDb, options.schema)) ? LEGACY_TABLE : 'latchkey_migration')
-  const migrator = new Migrator({
+  const migrator = new (await migratorClass())({
     db: anyDb,
     provider: { getMigrations: async () => ({ ...LOGIN_MIGRATIONS }) },
     migrationTableName: table,
