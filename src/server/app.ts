@@ -16,8 +16,7 @@ import type { Auth, KeyConfig, RevocationStore } from '../index.js'
 import { loginPlugin } from '../login/fastify.js'
 import { createLoginApi, type LoginApi, LogMailer, type Mailer, PasswordHasher } from '../login/index.js'
 import type { KyselyLoginStore } from '../login/kysely/index.js'
-import { SmtpMailer } from '../login/smtp.js'
-import type { ServerConfig } from './config.js'
+import { SETTINGS, type ServerConfig, ServerConfigError } from './config.js'
 import type { ServerDatabase } from './db/connect.js'
 import { registerDemoPage } from './demo.js'
 import { registerErrorHandling } from './error-handler.js'
@@ -120,7 +119,7 @@ async function assemble(
   const { database, redis, redisConnection, store, counter, users } = backends
   const hasher = new PasswordHasher(config.argon2)
   await hasher.warmUp()
-  const mailer = givenMailer ?? openMailer(config, logger)
+  const mailer = givenMailer ?? (await openMailer(config, logger))
   const auth = createServerAuth(config, keys, backends, logger, clock)
   auth.on('login', ({ sub, family }) => logger.info({ sub, family }, 'login'))
   auth.on('logout', ({ sub, claims, everywhere }) =>
@@ -270,10 +269,23 @@ async function assemble(
   return app
 }
 
-/** SMTP when SMTP_URL is set; else mail goes to the log, and the server says so. */
-function openMailer(config: ServerConfig, logger: Logger): Mailer {
-  if (config.smtpUrl !== undefined)
-    return new SmtpMailer({ url: config.smtpUrl, from: config.mailFrom ?? '' })
+/**
+ * SMTP when SMTP_URL is set; else mail goes to the log, and the server says so. nodemailer is loaded
+ * only then: a server that sends no mail does not need it installed.
+ */
+async function openMailer(config: ServerConfig, logger: Logger): Promise<Mailer> {
+  if (config.smtpUrl !== undefined) {
+    let smtp: typeof import('../login/smtp.js')
+    try {
+      smtp = await import('../login/smtp.js')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error
+      throw new ServerConfigError(
+        `${SETTINGS.smtpUrl.env} (--${SETTINGS.smtpUrl.flag}) needs nodemailer: npm install nodemailer`,
+      )
+    }
+    return new smtp.SmtpMailer({ url: config.smtpUrl, from: config.mailFrom ?? '' })
+  }
   logger.warn(
     { setting: 'SMTP_URL' },
     'no SMTP_URL: mail is not sent; password reset and verification links are written to this log (development only: set SMTP_URL and MAIL_FROM)',

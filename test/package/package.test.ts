@@ -538,7 +538,7 @@ describe("the CLI's install advice on a fresh project", () => {
             })
           const account = { email: 'advice@example.com', password: 'correct horse battery staple' }
           expect((await fetch(`${base}/readyz`)).status).toBe(200)
-          expect((await post('/auth/signup', account)).status).toBe(201)
+          expect((await post('/auth/signup', account)).status).toBe(202)
           const login = await post('/auth/login', account)
           expect(login.status).toBe(200)
           const { access_token } = (await login.json()) as { access_token: string }
