@@ -72,6 +72,8 @@ export interface Sample {
    * costs the server, whatever else the machine was doing. NaN where /proc is unavailable.
    */
   cpuUs: number
+  /** The same, user-space time only: the work of the process itself (JS, OpenSSL), without the kernel's share of the sockets. */
+  userUs: number
 }
 
 export interface ConfigResult {
@@ -95,15 +97,15 @@ export interface HttpResult {
   results: Record<Mix, ConfigResult[]>
 }
 
-const key = (c: HttpConfig) => `${c.framework}/${c.name}`
+const key = (c: Pick<HttpConfig, 'framework' | 'name'>) => `${c.framework}/${c.name}`
 
-interface Server {
-  config: HttpConfig
+export interface Server {
+  config: Pick<HttpConfig, 'framework' | 'env' | 'name'>
   child: ChildProcess
   port: number
 }
 
-function startServer(config: HttpConfig): Promise<Server> {
+export function startServer(config: Pick<HttpConfig, 'framework' | 'env' | 'name'>): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', `bench/servers/${config.framework}.ts`], {
     env: { ...process.env, ...config.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -127,7 +129,7 @@ function startServer(config: HttpConfig): Promise<Server> {
   })
 }
 
-function stopServer(server: Server): Promise<void> {
+export function stopServer(server: Server): Promise<void> {
   if (server.child.exitCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.child.kill('SIGKILL'), 3000)
@@ -149,32 +151,40 @@ export function parseWrk(text: string): Sample {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0)
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text)
   const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0
-  return { rps, p99Ms, requests, errors: non2xx + socketErrors, cpuUs: Number.NaN }
+  return { rps, p99Ms, requests, errors: non2xx + socketErrors, cpuUs: Number.NaN, userUs: Number.NaN }
 }
 
 const TICK_US = 1e6 / 100 // USER_HZ is 100 on Linux
 
 /** CPU time (user + system) a process has used so far, in µs; NaN without /proc. */
 export function cpuTimeUs(pid: number | undefined): number {
+  const { user, system } = cpuTimes(pid)
+  return user + system
+}
+
+/** User and system CPU time a process has used so far, in µs; NaN without /proc. */
+export function cpuTimes(pid: number | undefined): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after the command name (which may contain spaces): utime and stime are 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * TICK_US
+    return { user: Number(fields[11]) * TICK_US, system: Number(fields[12]) * TICK_US }
   } catch {
-    return Number.NaN
+    return { user: Number.NaN, system: Number.NaN }
   }
 }
 
-async function measure(
+export async function measure(
   server: Server,
   seconds: number,
   connections: number,
   extra: string[],
 ): Promise<Sample> {
-  const before = cpuTimeUs(server.child.pid)
+  const before = cpuTimes(server.child.pid)
   const sample = await wrk(server.port, seconds, connections, extra)
-  sample.cpuUs = (cpuTimeUs(server.child.pid) - before) / sample.requests
+  const after = cpuTimes(server.child.pid)
+  sample.cpuUs = (after.user + after.system - before.user - before.system) / sample.requests
+  sample.userUs = (after.user - before.user) / sample.requests
   return sample
 }
 
@@ -214,8 +224,10 @@ function wrk(port: number, seconds: number, connections: number, extra: string[]
 }
 
 /** One token per line for the cold mix, and the wrk script that sends them round-robin. */
-function writeTokenFiles(dir: string): { hot: string; tokenFile: string; script: string } {
-  const auth = makeAuth()
+export function writeTokenFiles(
+  dir: string,
+  auth: { createAccessToken: (sub: string, options: { expiresIn: string }) => string } = makeAuth(),
+): { hot: string; tokenFile: string; script: string } {
   const tokens = Array.from({ length: USERS }, (_, i) =>
     auth.createAccessToken(`user-${i}`, { expiresIn: '2h' }),
   )
@@ -245,15 +257,22 @@ function writeTokenFiles(dir: string): { hot: string; tokenFile: string; script:
   return { hot: tokens[0]!, tokenFile, script }
 }
 
-/** Before timing anything: a valid token must pass (user-0's answer), a forged one must be refused. */
-async function sanityCheck(server: Server, token: string): Promise<void> {
+/**
+ * Before timing anything: a valid token must pass (user-0's answer), a forged one must be refused
+ * (unless `verifies` is false: the bare route and the no-op hook verify nothing).
+ */
+export async function sanityCheck(
+  server: Server,
+  token: string,
+  verifies = (server.config as HttpConfig).variant !== 'bare',
+): Promise<void> {
   const url = `http://127.0.0.1:${server.port}/me`
   const ok = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
   const body = (await ok.json()) as { id?: string }
   if (ok.status !== 200 || body.id !== 'user-0') {
     throw new Error(`${key(server.config)}: valid token got ${ok.status} ${JSON.stringify(body)}`)
   }
-  if (server.config.variant === 'bare') return
+  if (!verifies) return
   const forged = `${token.slice(0, -4)}AAAA`
   const bad = await fetch(url, { headers: { authorization: `Bearer ${forged}` } })
   await bad.arrayBuffer()

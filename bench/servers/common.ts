@@ -3,8 +3,17 @@
  * hand-written node:crypto check (the ceiling). Each server is one process serving `GET /me` in the
  * configuration named by MODE, on a random port of 127.0.0.1 that it prints on stdout.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  timingSafeEqual,
+  verify,
+} from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { type AuthOptions, createAuth, MemoryRevocationStore } from '../../src/index.js'
 
@@ -19,7 +28,7 @@ for (let i = 0; i < USERS; i++)
 /** What the bare route answers: the same shape and size as an authenticated answer. */
 export const BARE_USER: User = users.get('user-0')!
 
-export type Mode = 'bare' | 'latchkey' | 'peer' | 'ceiling'
+export type Mode = 'bare' | 'noop' | 'latchkey' | 'peer' | 'ceiling'
 /** The configuration asked for in the environment (MODE, and PEER where a framework has several). */
 export const MODE = (process.env.MODE ?? 'bare') as Mode
 /** Which peer, for frameworks with more than one (Express: express-jwt or passport-jwt). */
@@ -42,9 +51,25 @@ export function listen(listener: Listener): void {
   exitOnSignal()
 }
 
+/** The algorithm of the benchmark's tokens: HS256 (default), or ES256, EdDSA, RS256 with a key from BENCH_KEY_DIR. */
+export type BenchAlg = 'HS256' | 'ES256' | 'EdDSA' | 'RS256'
+export const ALG = (process.env.ALG ?? 'HS256') as BenchAlg
+
+/** The private key PEM of an asymmetric algorithm, written by the orchestrator into BENCH_KEY_DIR. */
+export function privateKeyPem(alg: BenchAlg): string {
+  const dir = process.env.BENCH_KEY_DIR
+  if (!dir) throw new Error(`ALG=${alg} needs BENCH_KEY_DIR (the orchestrator writes the keys there)`)
+  return readFileSync(join(dir, `${alg}.pem`), 'utf8')
+}
+
+/** latchkey's key configuration for an algorithm. */
+export function benchKeys(alg: BenchAlg = ALG): AuthOptions<User>['keys'] {
+  return alg === 'HS256' ? { secret: SECRET } : { privateKey: privateKeyPem(alg), algorithm: alg }
+}
+
 export function makeAuth(overrides: Partial<AuthOptions<User>> = {}) {
   return createAuth<User>({
-    keys: { secret: SECRET },
+    keys: benchKeys(),
     revocation: new MemoryRevocationStore(),
     identify: (user) => user.id,
     loadUser: (id) => users.get(id),
@@ -65,7 +90,7 @@ const BEARER = 'Bearer '
  * input, timingSafeEqual against the decoded signature, JSON.parse of the payload, exp check, and the
  * user from the Map. Returns undefined for any refusal.
  */
-export function ceilingCheck(authorization: string | undefined): User | undefined {
+function hmacCeiling(authorization: string | undefined): User | undefined {
   if (authorization === undefined || !authorization.startsWith(BEARER)) return undefined
   const token = authorization.slice(BEARER.length)
   const dot1 = token.indexOf('.')
@@ -82,6 +107,60 @@ export function ceilingCheck(authorization: string | undefined): User | undefine
   }
   if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined
   return typeof claims.sub === 'string' ? users.get(claims.sub) : undefined
+}
+
+/** How each asymmetric algorithm verifies with node:crypto: hash and options, as a careful hand-written check would. */
+const VERIFY_OPTIONS: Record<
+  Exclude<BenchAlg, 'HS256'>,
+  { hash: string | null; dsa?: 'ieee-p1363'; pss?: boolean }
+> = {
+  ES256: { hash: 'sha256', dsa: 'ieee-p1363' },
+  EdDSA: { hash: null },
+  RS256: { hash: 'sha256' },
+}
+
+/**
+ * The asymmetric ceiling: Bearer parsing, `crypto.verify` with a KeyObject made once, base64url
+ * decode and JSON.parse of the payload, exp, the user from the Map.
+ */
+function verifyCeiling(
+  alg: Exclude<BenchAlg, 'HS256'>,
+): (authorization: string | undefined) => User | undefined {
+  const publicKey: KeyObject = createPublicKey(createPrivateKey(privateKeyPem(alg)))
+  const { hash, dsa } = VERIFY_OPTIONS[alg]
+  const keyArg = dsa ? { key: publicKey, dsaEncoding: dsa } : publicKey
+  return (authorization) => {
+    if (authorization === undefined || !authorization.startsWith(BEARER)) return undefined
+    const token = authorization.slice(BEARER.length)
+    const dot1 = token.indexOf('.')
+    const dot2 = token.lastIndexOf('.')
+    if (dot1 < 0 || dot2 <= dot1) return undefined
+    const data = Buffer.from(token.slice(0, dot2), 'latin1')
+    const sig = Buffer.from(token.slice(dot2 + 1), 'base64url')
+    let ok = false
+    try {
+      ok = verify(hash, data, keyArg, sig)
+    } catch {
+      return undefined
+    }
+    if (!ok) return undefined
+    let claims: { sub?: unknown; exp?: unknown }
+    try {
+      claims = JSON.parse(Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString())
+    } catch {
+      return undefined
+    }
+    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined
+    return typeof claims.sub === 'string' ? users.get(claims.sub) : undefined
+  }
+}
+/** The ceiling of the configured algorithm (ALG): HMAC for HS256, `crypto.verify` otherwise. */
+export const ceilingCheck: (authorization: string | undefined) => User | undefined =
+  ALG === 'HS256' ? hmacCeiling : verifyCeiling(ALG)
+
+/** The floor: the hook reads the header and sets a user, verifying nothing. */
+export function noopCheck(authorization: string | undefined): User | undefined {
+  return authorization === undefined ? undefined : BARE_USER
 }
 
 export const userJson = (user: User | undefined) => ({ id: user?.id, email: user?.email })

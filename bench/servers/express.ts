@@ -1,5 +1,5 @@
 /**
- * Express 5 benchmark server: `MODE=bare|latchkey|peer|ceiling node --import tsx bench/servers/express.ts`,
+ * Express 5 benchmark server: `MODE=bare|noop|latchkey|peer|ceiling (ALG=HS256|ES256|EdDSA|RS256) node --import tsx bench/servers/express.ts`,
  * with PEER=express-jwt (default) or PEER=passport-jwt for MODE=peer.
  */
 import express, { type NextFunction, type Request, type Response } from 'express'
@@ -16,6 +16,7 @@ import {
   MODE,
   type Mode,
   makeAuth,
+  noopCheck,
   PEER,
   SECRET,
   type User,
@@ -61,11 +62,12 @@ export async function build(mode: Mode = MODE, peer: string = PEER): Promise<Lis
       passport.authenticate('jwt', { session: false }),
       (req, res) => void res.json(userJson(req.user as User)),
     )
-  } else if (mode === 'ceiling') {
+  } else if (mode === 'ceiling' || mode === 'noop') {
+    const check = mode === 'noop' ? noopCheck : ceilingCheck
     app.get(
       '/me',
       (req: Request & { benchUser?: User }, res: Response, next: NextFunction) => {
-        const user = ceilingCheck(req.headers.authorization)
+        const user = check(req.headers.authorization)
         if (!user) return void res.status(401).json({ msg: 'Unauthorized' })
         req.benchUser = user
         next()

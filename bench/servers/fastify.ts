@@ -1,4 +1,4 @@
-/** Fastify 5 benchmark server: `MODE=bare|latchkey|peer|ceiling node --import tsx bench/servers/fastify.ts`. */
+/** Fastify 5 benchmark server: `MODE=bare|noop|latchkey|peer|ceiling (ALG=HS256|ES256|EdDSA|RS256) node --import tsx bench/servers/fastify.ts`. */
 import fastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { latchkeyPlugin } from '../../src/adapters/fastify.js'
@@ -11,6 +11,7 @@ import {
   MODE,
   type Mode,
   makeAuth,
+  noopCheck,
   SECRET,
   type User,
   userJson,
@@ -45,13 +46,14 @@ export async function build(mode: Mode = MODE): Promise<Listener> {
         return userJson(user)
       },
     )
-  } else if (mode === 'ceiling') {
+  } else if (mode === 'ceiling' || mode === 'noop') {
+    const check = mode === 'noop' ? noopCheck : ceilingCheck
     app.decorateRequest('benchUser', null)
     app.get(
       '/me',
       {
         onRequest: (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-          const user = ceilingCheck(request.headers.authorization)
+          const user = check(request.headers.authorization)
           if (!user) return void reply.code(401).send({ msg: 'Unauthorized' })
           ;(request as unknown as { benchUser: User }).benchUser = user
           done()

@@ -1,4 +1,4 @@
-/** Hono 4 on @hono/node-server benchmark server: `MODE=bare|latchkey|peer|ceiling node --import tsx bench/servers/hono.ts`. */
+/** Hono 4 on @hono/node-server benchmark server: `MODE=bare|noop|latchkey|peer|ceiling (ALG=HS256|ES256|EdDSA|RS256) node --import tsx bench/servers/hono.ts`. */
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import { jwt } from 'hono/jwt'
@@ -12,6 +12,7 @@ import {
   MODE,
   type Mode,
   makeAuth,
+  noopCheck,
   SECRET,
   type User,
   userJson,
@@ -33,11 +34,12 @@ export async function build(mode: Mode = MODE): Promise<Listener> {
       if (!user) return c.json({ msg: 'Unauthorized' }, 401)
       return c.json(userJson(user))
     })
-  } else if (mode === 'ceiling') {
+  } else if (mode === 'ceiling' || mode === 'noop') {
+    const check = mode === 'noop' ? noopCheck : ceilingCheck
     app.get(
       '/me',
       (c, next) => {
-        const user = ceilingCheck(c.req.raw.headers.get('authorization') ?? undefined)
+        const user = check(c.req.raw.headers.get('authorization') ?? undefined)
         if (!user) return Promise.resolve(c.json({ msg: 'Unauthorized' }, 401))
         c.set('benchUser', user)
         return next()

@@ -144,7 +144,7 @@ export function verifyHmacText(alg: Algorithm, key: KeyObject, input: string, si
  * Compares two strings in time that depends on their length only (which is public: an HMAC's text
  * length is fixed by its algorithm), never on where they differ.
  */
-function equalInConstantTime(a: string, b: string): boolean {
+export function equalInConstantTime(a: string, b: string): boolean {
   if (a.length !== b.length) return false
   let diff = 0
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)

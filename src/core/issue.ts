@@ -150,7 +150,10 @@ export function issueToken<Claims extends object>(
     ? { ...deps.additionalHeaders(subject), ...options.headers }
     : options.headers
   const input = `${headerSegment(deps, key, headers)}.${encodeBase64url(JSON.stringify(claims))}`
-  const token = `${input}.${signBytes(key.algorithm, key.signKey!, input).toString('base64url')}`
+  const signature = key.macText
+    ? key.macText(input)
+    : signBytes(key.algorithm, key.signKey!, input).toString('base64url')
+  const token = `${input}.${signature}`
   return { token, claims: claims as unknown as TokenClaims<Claims>, expiresAt }
 }
 

@@ -8,7 +8,8 @@ import {
 } from 'node:crypto'
 import { ConfigError } from '../errors.js'
 import { encodeBase64url } from '../internal/base64url.js'
-import { type Algorithm, EC_PARAMS, familyOf, isAlgorithm } from './algorithms.js'
+import { type Algorithm, EC_PARAMS, familyOf, hashOf, isAlgorithm } from './algorithms.js'
+import { hmacText, type MacText } from './hmac.js'
 
 /** An HMAC secret (HS256/384/512). At least as many bytes as the hash: 32, 48 or 64. */
 export interface SecretKeyConfig {
@@ -53,6 +54,8 @@ export interface LoadedKey {
   readonly verifyKey: KeyObject
   /** The public JWK (asymmetric keys only), for the JWKS document. */
   readonly publicJwk: JsonWebKey | undefined
+  /** HS keys: the MAC of a signing input as base64url text, prepared once (see hmac.ts). */
+  readonly macText?: MacText
 }
 
 /** A JSON Web Key Set document (RFC 7517 §5). */
@@ -113,6 +116,7 @@ function loadSecret(cfg: SecretKeyConfig, where: string): LoadedKey {
     signKey: cfg.verifyOnly ? undefined : key,
     verifyKey: key,
     publicJwk: undefined,
+    macText: hmacText(hashOf(algorithm) as 'sha256' | 'sha384' | 'sha512', bytes),
   }
 }
 

@@ -7,7 +7,7 @@
 import { ConfigError, TokenExpiredError, TokenNotYetValidError, WrongTokenTypeError } from '../errors.js'
 import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awaitable.js'
 import { decodeBase64url } from '../internal/base64url.js'
-import { familyOf, verifyBytes, verifyHmacText } from './algorithms.js'
+import { equalInConstantTime, familyOf, verifyBytes, verifyHmacText } from './algorithms.js'
 import type { AuthConfig } from './config.js'
 import { acceptsSelf, type IssuerRegistry, routeToken, type TokenSources } from './issuers.js'
 import { type CompactJws, invalid, type JwsCache, parseCompact, parsePayload } from './jws.js'
@@ -196,7 +196,11 @@ export function checkSignature(key: LoadedKey, jws: CompactJws): void {
   const signatureText = token.slice(dot2 + 1)
   if (familyOf(key.algorithm) === 'HS') {
     // Compared as text: only the canonical spelling of the right MAC matches (see verifyHmacText).
-    if (!verifyHmacText(key.algorithm, key.verifyKey, token.slice(0, dot2), signatureText)) {
+    const input = token.slice(0, dot2)
+    const ok = key.macText
+      ? equalInConstantTime(key.macText(input), signatureText)
+      : verifyHmacText(key.algorithm, key.verifyKey, input, signatureText)
+    if (!ok) {
       const bytes = decodeBase64url(signatureText)
       throw invalid(!bytes || bytes.length === 0 ? 'bad signature encoding' : 'signature verification failed')
     }
