@@ -114,6 +114,9 @@ function sendError(
     .send(JSON.stringify(rendered.body))
 }
 
+/** The URL as Fastify reads it (trustProxy decides whether X-Forwarded-* count), for DPoP proofs. */
+const fastifyUrl = (request: FastifyRequest): string => `${request.protocol}://${request.host}${request.url}`
+
 const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) => {
   if (!options?.auth || typeof options.auth.authenticate !== 'function') {
     throw new ConfigError('latchkey: register latchkeyPlugin with { auth } (the object from createAuth)')
@@ -142,9 +145,7 @@ const plugin: FastifyPluginAsync<LatchkeyPluginOptions> = async (app, options) =
     return function latchkeyGuard(request, reply, done) {
       let result: ReturnType<typeof auth.check>
       try {
-        // The URL as Fastify reads it (trustProxy decides whether X-Forwarded-* count), for DPoP proofs.
-        const url = () => `${request.protocol}://${request.host}${request.url}`
-        result = check(auth, nodeRequestView(request.raw, request.body, url), coreGuard)
+        result = check(auth, nodeRequestView(request.raw, request.body, fastifyUrl, request), coreGuard)
       } catch (error) {
         refuse(error, reply, done)
         return

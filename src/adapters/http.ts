@@ -154,13 +154,27 @@ export interface NodeRequestLike {
  * drops other repeats) in `headers`, so a request with two of them would look like it has one; the
  * raw list shows the repeat, and the core refuses it.
  */
-function rawValues(raw: string[], name: string): string[] {
-  const out: string[] = []
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i]!
-    if (key.length === name.length && key.toLowerCase() === name) out.push(raw[i + 1]!)
+/** Whether a raw header name is `name` (lower case), without making a lower-case copy of it. */
+function sameName(key: string, name: string): boolean {
+  if (key.length !== name.length) return false
+  for (let i = 0; i < name.length; i++) {
+    const k = key.charCodeAt(i)
+    const n = name.charCodeAt(i)
+    if (k !== n && !(n >= 0x61 && n <= 0x7a && (k | 0x20) === n)) return false
   }
-  return out
+  return true
+}
+
+/** Every value of a header sent more than once, in order; undefined when it was sent once or never. */
+function repeatedValues(raw: string[], name: string): string[] | undefined {
+  let first = -1
+  let all: string[] | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!sameName(raw[i]!, name)) continue
+    if (first < 0) first = i
+    else (all ??= [raw[first + 1]!]).push(raw[i + 1]!)
+  }
+  return all
 }
 
 /**
@@ -198,12 +212,13 @@ class NodeView extends LazyView {
   constructor(
     private readonly request: NodeRequestLike,
     body: unknown,
-    private readonly absoluteUrl: (() => string) | undefined,
+    private readonly absoluteUrl: ((owner: never) => string) | undefined,
+    private readonly owner: unknown,
   ) {
     super(request.method, request.url, body)
   }
   url(): string {
-    if (this.absoluteUrl) return this.absoluteUrl()
+    if (this.absoluteUrl) return this.absoluteUrl(this.owner as never)
     const r = this.request
     const tls = (r.socket as { encrypted?: boolean } | null | undefined)?.encrypted === true
     const protocol = typeof r.protocol === 'string' ? r.protocol : tls ? 'https' : 'http'
@@ -214,8 +229,7 @@ class NodeView extends LazyView {
     const value = this.request.headers[name]
     const raw = this.request.rawHeaders
     if (typeof value !== 'string' || !raw) return value
-    const all = rawValues(raw, name)
-    return all.length > 1 ? all : value
+    return repeatedValues(raw, name) ?? value
   }
   protected cookieHeader(): string | string[] | undefined {
     return this.request.headers.cookie
@@ -244,12 +258,19 @@ class WebView extends LazyView {
  * A RequestView over a Node request. Node gives header names in lower case, so lookups are direct.
  * Cookies come from the raw Cookie header (not a framework's cookie parser, whose decoding differs
  * between frameworks); `body` is whatever the framework's body parser produced, if anything.
- * `url` gives the absolute request URL (for DPoP proofs) when the framework knows it better than
+ * `url(owner)` gives the absolute request URL (for DPoP proofs) when the framework knows it better than
  * the request does (Fastify's `trustProxy`); by default it is made of the protocol (Express's
  * `req.protocol`, else the socket's), the Host header and the path (`originalUrl`, else `url`).
  */
-export function nodeRequestView(request: NodeRequestLike, body?: unknown, url?: () => string): RequestView {
-  return new NodeView(request, body, url)
+export function nodeRequestView<Owner>(
+  request: NodeRequestLike,
+  body?: unknown,
+  url?: (owner: Owner) => string,
+  owner?: Owner,
+): RequestView {
+  // The URL function takes its owner (the framework's request) rather than closing over it: no
+  // closure is made per request.
+  return new NodeView(request, body, url as ((owner: never) => string) | undefined, owner)
 }
 
 /** A RequestView over a web-standard Request (Hono, fetch handlers). */

@@ -109,15 +109,22 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /** Answers synchronously: the guard needs no promise for it. */
   isRevoked(token: TokenRef): boolean {
-    const now = this.#now()
-    const tokenUntil = this.#tokens.get(token.jti)
-    if (tokenUntil !== undefined && tokenUntil > now) return true
-    if (token.family !== undefined) {
-      const familyUntil = this.#families.get(token.family)
-      if (familyUntil !== undefined && familyUntil > now) return true
+    // An empty map is not asked (most requests meet empty or small maps: no hashing of a new key),
+    // and the clock is read only when an entry is found.
+    const tokens = this.#tokens
+    if (tokens.size !== 0) {
+      const until = tokens.get(token.jti)
+      if (until !== undefined && until > this.#now()) return true
     }
-    const cutoff = this.#identities.get(token.sub)
-    return cutoff !== undefined && cutoff.expiresAt > now && token.issuedAt < cutoff.before
+    const families = this.#families
+    if (token.family !== undefined && families.size !== 0) {
+      const until = families.get(token.family)
+      if (until !== undefined && until > this.#now()) return true
+    }
+    const identities = this.#identities
+    if (identities.size === 0) return false
+    const cutoff = identities.get(token.sub)
+    return cutoff !== undefined && token.issuedAt < cutoff.before && cutoff.expiresAt > this.#now()
   }
 
   async revokeToken(jti: string, expiresAt: number): Promise<void> {
