@@ -11,7 +11,8 @@
  * latchkey ÷ ceiling is taken per round, then the median; the goal of issue 19 is ≤ 0.75 for HS256
  * and ≤ 1.0 for the asymmetric algorithms.
  *
- * `node --import tsx bench/added.ts` (ADDED_ROUNDS, ADDED_SECONDS, ADDED_FRAMEWORKS, ADDED_ALGS).
+ * `node --import tsx bench/added.ts` (ADDED_ROUNDS, ADDED_SECONDS, ADDED_FRAMEWORKS, ADDED_EVERYWHERE: the
+ * algorithms on every framework, ADDED_ALGS: those on Fastify only).
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -211,6 +212,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     seconds: Number(process.env.ADDED_SECONDS ?? 2),
     ...(list<Framework>('ADDED_FRAMEWORKS') ? { frameworks: list<Framework>('ADDED_FRAMEWORKS')! } : {}),
     ...(list<BenchAlg>('ADDED_ALGS') ? { fastifyOnlyAlgorithms: list<BenchAlg>('ADDED_ALGS')! } : {}),
+    ...(list<BenchAlg>('ADDED_EVERYWHERE') ? { algorithms: list<BenchAlg>('ADDED_EVERYWHERE')! } : {}),
     log: (line) => console.error(line),
   })
   console.log(addedTable(result))

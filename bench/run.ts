@@ -5,7 +5,8 @@
  *
  * Knobs (environment):
  * - BENCH_QUICK=1: a short run to check that everything works (about 1.5 minutes; rough numbers).
- * - BENCH_ONLY=micro,guard,http,login,revocation,issuers: run only these parts.
+ * - BENCH_ONLY=micro,guard,http,added,login,revocation,issuers: run only these parts.
+ * - BENCH_ADDED_ROUNDS, BENCH_ADDED_SECONDS: the added-cost part (bench/added.ts).
  * - BENCH_MICRO_ROUNDS, BENCH_MICRO_MS: micro rounds and milliseconds per round.
  * - BENCH_GUARD_ROUNDS, BENCH_GUARD_MS: the same for the in-process guard comparison.
  * - BENCH_HTTP_ROUNDS, BENCH_HTTP_SECONDS, BENCH_HTTP_WARMUP: HTTP rounds, wrk seconds, warm-up seconds.
@@ -16,6 +17,7 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { type AddedResult, addedTable, runAdded } from './added.js'
 import { guardTable, runGuard } from './guard.js'
 import { type ConfigResult, type HttpResult, httpSummary, httpTable, runHttp } from './http.js'
 import { httpIssuersTable, inProcessTable, runIssuers } from './issuers.js'
@@ -37,6 +39,7 @@ const settings = {
     seconds: num('BENCH_HTTP_SECONDS', 1, 1),
     warmupSeconds: num('BENCH_HTTP_WARMUP', 1, 1),
   },
+  added: { rounds: num('BENCH_ADDED_ROUNDS', 5, 1), seconds: num('BENCH_ADDED_SECONDS', 2, 1) },
   login: { seconds: num('BENCH_LOGIN_SECONDS', 3, 1) },
   revocation: {
     rounds: num('BENCH_REVOCATION_ROUNDS', 7, 3),
@@ -107,6 +110,7 @@ function targets(results: {
   micro?: Record<string, unknown>
   guard?: Awaited<ReturnType<typeof runGuard>>
   http?: HttpResult
+  added?: AddedResult
   login?: Record<string, unknown>
 }): Target[] {
   const rows: Target[] = []
@@ -200,6 +204,15 @@ function targets(results: {
       }
     }
   }
+  // Issue 19: what the guard adds per request over HTTP on cold tokens, against the hand-written check.
+  for (const row of results.added?.rows ?? []) {
+    const bound = row.alg === 'HS256' ? 0.75 : 1.0
+    rows.push({
+      target: `HTTP cold ${row.framework} ${row.alg}: added CPU ≤ ${bound.toFixed(2)}× the hand-written check's`,
+      measured: `${r2(row.ratio.cpu.median)}× (+${row.cpu.latchkey.median.toFixed(1)} vs +${row.cpu.ceiling.median.toFixed(1)} µs; rounds ${r2(row.ratio.cpu.min)}–${r2(row.ratio.cpu.max)})`,
+      pass: row.ratio.cpu.median <= bound,
+    })
+  }
   const storm = (results.login?.storm as { name: string; eventLoop: { p99Ms: number } }[] | undefined)?.find(
     (p) => p.name.includes('PasswordHasher'),
   )
@@ -232,6 +245,7 @@ const out: {
   micro?: Record<string, unknown>
   guard?: Awaited<ReturnType<typeof runGuard>>
   http?: HttpResult
+  added?: AddedResult
   login?: Record<string, unknown>
   revocation?: Record<string, unknown>
   issuers?: Awaited<ReturnType<typeof runIssuers>>
@@ -251,6 +265,7 @@ const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
 if (wants('micro')) out.micro = await timed('micro', () => runMicro(settings.micro))
 if (wants('guard')) out.guard = await timed('guard', () => runGuard(settings.guard))
 if (wants('http')) out.http = await timed('http', () => runHttp({ ...settings.http, log }))
+if (wants('added')) out.added = await timed('added', () => runAdded({ ...settings.added, log }))
 if (wants('login')) out.login = await timed('login', () => runLogin({ ...settings.login, log }))
 if (wants('revocation')) {
   if (existsSync(new URL('./revocation.ts', import.meta.url))) {
@@ -278,6 +293,11 @@ if (out.http) {
     httpSummary(out.http),
   )
 }
+if (out.added)
+  sections.push(
+    `## What the guard adds per request over HTTP, cold tokens (wrk -t1 -c10 -d${settings.added.seconds}s, ${settings.added.rounds} interleaved rounds)`,
+    addedTable(out.added),
+  )
 if (out.login) sections.push('## Login', loginTable(out.login))
 if (out.revocation) {
   const { revocationTable } = await import('./revocation.js')

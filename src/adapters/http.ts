@@ -171,8 +171,12 @@ function repeatedValues(raw: string[], name: string): string[] | undefined {
   let all: string[] | undefined
   for (let i = 0; i < raw.length; i += 2) {
     if (!sameName(raw[i]!, name)) continue
-    if (first < 0) first = i
-    else (all ??= [raw[first + 1]!]).push(raw[i + 1]!)
+    if (first < 0) {
+      first = i
+      continue
+    }
+    all ??= [raw[first + 1]!]
+    all.push(raw[i + 1]!)
   }
   return all
 }

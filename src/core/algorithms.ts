@@ -111,6 +111,25 @@ function keyOption(key: KeyObject): { key: KeyObject } | { key: JsonWebKey; form
   return { key: jwk, format: 'jwk' }
 }
 
+/** The verify options of an ES or PS key, made once per key (a key is bound to one algorithm). */
+const verifyOptionsOf = new WeakMap<KeyObject, object>()
+
+function verifyOptions(key: KeyObject, fam: 'ES' | 'PS'): Parameters<typeof verify>[2] {
+  let options = verifyOptionsOf.get(key)
+  if (options === undefined) {
+    options =
+      fam === 'ES'
+        ? { ...keyOption(key), dsaEncoding: 'ieee-p1363' }
+        : {
+            ...keyOption(key),
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+          }
+    verifyOptionsOf.set(key, options)
+  }
+  return options as Parameters<typeof verify>[2]
+}
+
 /** Signs `input` (the ASCII `header.payload`) with a key bound to `alg`. */
 export function signBytes(alg: Algorithm, key: KeyObject, input: string): Buffer {
   const fam = familyOf(alg)
@@ -164,20 +183,9 @@ export function verifyBytes(alg: Algorithm, key: KeyObject, input: string, signa
     if (fam === 'EdDSA') return verify(null, data, key, signature)
     if (fam === 'ES') {
       if (signature.length !== EC_PARAMS[alg as keyof typeof EC_PARAMS].sigLength) return false
-      return verify(hashOf(alg), data, { ...keyOption(key), dsaEncoding: 'ieee-p1363' }, signature)
+      return verify(hashOf(alg), data, verifyOptions(key, fam), signature)
     }
-    if (fam === 'PS') {
-      return verify(
-        hashOf(alg),
-        data,
-        {
-          ...keyOption(key),
-          padding: constants.RSA_PKCS1_PSS_PADDING,
-          saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-        },
-        signature,
-      )
-    }
+    if (fam === 'PS') return verify(hashOf(alg), data, verifyOptions(key, fam), signature)
     return verify(hashOf(alg), data, key, signature)
   } catch {
     // OpenSSL throws on some malformed signatures (e.g. wrong RSA length); that is a refusal.
