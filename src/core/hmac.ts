@@ -55,8 +55,10 @@ export function hmacText(hash: Hash, key: Uint8Array): MacText {
   const fast: MacText = (input) => {
     if (input.length > MAX_INPUT) return slow(input)
     const written = inner.write(input, block, 'utf8')
-    const innerDigest = oneShot(hash, inner.subarray(0, block + written), 'buffer') as Buffer
-    innerDigest.copy(outer, block)
+    // The inner digest as a latin1 string (one char per byte) written into place: cheaper than a
+    // Buffer, which is the heavier object to make and copy.
+    const innerDigest = oneShot(hash, inner.subarray(0, block + written), 'latin1') as string
+    outer.write(innerDigest, block, 'latin1')
     return oneShot(hash, outer, 'base64url') as string
   }
   // A runtime whose `crypto.hash` does not do what Node's does is not trusted with tokens: the
