@@ -45,6 +45,8 @@ export type AuthMiddleware<User, Claims extends object> = MiddlewareHandler<{
   Variables: AuthVariables<User, Claims>
 }>
 
+const nothing = (): undefined => undefined
+
 /**
  * Requires a valid access token (or what `options` ask for) and sets `c.get('auth')`. Auth errors are
  * answered here (so an `onError` that swallows errors never turns a 401 into a 500) unless
@@ -67,7 +69,41 @@ export function requireAuth<User, Claims extends object>(
   const coreGuard = coreOptions(options)
   const readJson = wantsJsonBody(auth, coreGuard)
   const readForm = wantsFormBody(auth, coreGuard)
-  return async function latchkeyGuard(c, next) {
+  type C = Parameters<AuthMiddleware<User, Claims>>[0]
+  type Next = Parameters<AuthMiddleware<User, Claims>>[1]
+
+  const refused = (error: unknown): Promise<Response> => {
+    // Not ours (a failing user loader, say): app.onError, as for any other middleware.
+    if (!isAuthError(error) || mode === 'framework') return Promise.reject(error)
+    return Promise.resolve(webErrorResponse(auth.errorResponse(error)))
+  }
+  const accept = async (c: C, next: Next, context: AuthContext<User, Claims>): Promise<void> => {
+    c.set('auth', context)
+    await next()
+    // Read after the handler: a logout has dropped them by then. When guards are nested, the
+    // innermost (whose context the handler saw) adds them, once.
+    if (c.get('auth') !== context) return
+    const headers = context.responseHeaders
+    if (headers) applyAuthHeaders(c, { headers })
+  }
+  const proceed = (c: C, next: Next, body: unknown): Promise<Response | void> => {
+    let result: AuthContext<User, Claims> | Promise<AuthContext<User, Claims>>
+    try {
+      result = check(auth, webRequestView(c.req.raw, body), coreGuard)
+    } catch (error) {
+      return refused(error)
+    }
+    if (result instanceof Promise) return result.then((context) => accept(c, next, context), refused)
+    // Only a context carrying headers (re-issued cookies: implicit refresh) needs a step after the
+    // handler; every other request goes on without an async function's promise of its own.
+    if (result.responseHeaders === undefined) {
+      c.set('auth', result)
+      // Not next() itself: it resolves to the Context, which Hono would take for this middleware's response.
+      return next().then(nothing)
+    }
+    return accept(c, next, result)
+  }
+  const withBody = async (c: C, next: Next): Promise<Response | void> => {
     let body: unknown
     const type = c.req.header('content-type')
     if (readJson && isJsonContentType(type)) {
@@ -80,23 +116,16 @@ export function requireAuth<User, Claims extends object>(
       // The CSRF value may be a form field; Hono keeps the parsed body for the handler.
       body = await readFormBody(c.req.raw)
     }
-    let context: AuthContext<User, Claims>
-    try {
-      const result = check(auth, webRequestView(c.req.raw, body), coreGuard)
-      context = result instanceof Promise ? await result : result
-    } catch (error) {
-      // Not ours (a failing user loader, say): app.onError, as for any other middleware.
-      if (!isAuthError(error) || mode === 'framework') throw error
-      return webErrorResponse(auth.errorResponse(error))
-    }
-    c.set('auth', context)
-    await next()
-    // Read after the handler: a logout has dropped them by then. When guards are nested, the
-    // innermost (whose context the handler saw) adds them, once.
-    if (c.get('auth') !== context) return
-    const headers = context.responseHeaders
-    if (headers) applyAuthHeaders(c, { headers })
+    return proceed(c, next, body)
   }
+  // The body is read only by guards that may find a token (or a CSRF value) in it.
+  return readJson || readForm
+    ? function latchkeyGuard(c, next) {
+        return withBody(c, next)
+      }
+    : function latchkeyGuard(c, next) {
+        return proceed(c, next, undefined)
+      }
 }
 
 /**

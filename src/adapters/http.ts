@@ -191,25 +191,36 @@ abstract class LazyView implements RequestView {
   readonly body: unknown
   #cookie: ((name: string) => string | undefined) | undefined
   #query: URLSearchParams | undefined
-  constructor(
-    method: string | undefined,
-    private readonly target: string | undefined,
-    body: unknown,
-  ) {
-    this.method = method === undefined ? 'GET' : method.toUpperCase()
+  constructor(method: string | undefined, body: unknown) {
+    this.method = method === undefined ? 'GET' : upperCase(method)
     this.body = body
   }
   abstract header(name: string): string | string[] | undefined
   protected abstract cookieHeader(): string | string[] | undefined
+  /** The request target (path and query, or the whole URL), read only when a query is asked for. */
+  protected abstract target(): string | undefined
   cookie(name: string): string | undefined {
     this.#cookie ??= cookieReader(this.cookieHeader())
     return this.#cookie(name)
   }
   query(name: string): string | string[] | undefined {
-    this.#query ??= parseQuery(this.target)
+    this.#query ??= parseQuery(this.target())
     return queryValue(this.#query, name)
   }
   abstract url(): string
+}
+
+/**
+ * A method in upper case. Parsers already give upper case (Node's always does), so the string itself
+ * comes back without a call to toUpperCase, which goes through ICU and made a new string per request.
+ */
+function upperCase(method: string): string {
+  for (let i = 0; i < method.length; i++) {
+    const c = method.charCodeAt(i)
+    if (c >= 0x61 && c <= 0x7a) return method.toUpperCase()
+    if (c > 0x7f) return method.toUpperCase()
+  }
+  return method
 }
 
 class NodeView extends LazyView {
@@ -219,7 +230,10 @@ class NodeView extends LazyView {
     private readonly absoluteUrl: ((owner: never) => string) | undefined,
     private readonly owner: unknown,
   ) {
-    super(request.method, request.url, body)
+    super(request.method, body)
+  }
+  protected target(): string | undefined {
+    return this.request.url
   }
   url(): string {
     if (this.absoluteUrl) return this.absoluteUrl(this.owner as never)
@@ -245,7 +259,10 @@ class WebView extends LazyView {
     private readonly request: Request,
     body: unknown,
   ) {
-    super(request.method, request.url, body)
+    super(request.method, body)
+  }
+  protected target(): string {
+    return this.request.url
   }
   url(): string {
     return this.request.url
