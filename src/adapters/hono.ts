@@ -10,6 +10,7 @@
  * ```
  */
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
+import type { RequestView } from '../adapter-kit.js'
 import { check } from '../adapter-kit.js'
 import { type Auth, type AuthContext, isAuthError } from '../index.js'
 import {
@@ -18,6 +19,8 @@ import {
   type HeaderSource,
   isFormContentType,
   isJsonContentType,
+  type NodeRequestLike,
+  nodeRequestView,
   readFormBody,
   wantsFormBody,
   wantsJsonBody,
@@ -46,6 +49,37 @@ export type AuthMiddleware<User, Claims extends object> = MiddlewareHandler<{
 }>
 
 const nothing = (): undefined => undefined
+
+/**
+ * The Node request behind `c.req.raw`, when reading it is the same as reading the Request: on
+ * @hono/node-server, whose lightweight Request is made from `c.env.incoming` and builds its Headers
+ * only when asked. While it has built nothing (its own properties are just its two symbols: the Node
+ * request and the URL), no middleware can have changed its headers, and reading Node's headers
+ * skips building a Headers object, which costs a guarded request about 8 µs (a third of the guard).
+ * Anything else (another runtime, a rewritten request, headers already built, another version of
+ * node-server that keeps other properties) reads the Request itself.
+ */
+function nodeIncoming(raw: Request, env: unknown): NodeRequestLike | undefined {
+  const incoming = (env as { incoming?: unknown } | null | undefined)?.incoming as NodeRequestLike | undefined
+  if (typeof incoming !== 'object' || incoming === null || typeof incoming.headers !== 'object')
+    return undefined
+  const symbols = Object.getOwnPropertySymbols(raw)
+  if (symbols.length !== 2) return undefined
+  const [a, b] = symbols as [symbol, symbol]
+  const key = a.description === 'incomingKey' && b.description === 'urlKey' ? a : undefined
+  return key !== undefined && (raw as unknown as Record<symbol, unknown>)[key] === incoming
+    ? incoming
+    : undefined
+}
+
+/** The URL of a Request, for DPoP proofs: node-server's is the absolute URL it made of the Node request. */
+const requestUrl = (raw: Request): string => raw.url
+
+function viewOf(c: Context, body: unknown): RequestView {
+  const raw = c.req.raw
+  const incoming = nodeIncoming(raw, c.env)
+  return incoming === undefined ? webRequestView(raw, body) : nodeRequestView(incoming, body, requestUrl, raw)
+}
 
 /**
  * Requires a valid access token (or what `options` ask for) and sets `c.get('auth')`. Auth errors are
@@ -89,7 +123,7 @@ export function requireAuth<User, Claims extends object>(
   const proceed = (c: C, next: Next, body: unknown): Promise<Response | void> => {
     let result: AuthContext<User, Claims> | Promise<AuthContext<User, Claims>>
     try {
-      result = check(auth, webRequestView(c.req.raw, body), coreGuard)
+      result = check(auth, viewOf(c, body), coreGuard)
     } catch (error) {
       return refused(error)
     }
