@@ -161,12 +161,13 @@ export function verifyHmacText(alg: Algorithm, key: KeyObject, input: string, si
 
 /**
  * Compares two strings in time that depends on their length only (which is public: an HMAC's text
- * length is fixed by its algorithm), never on where they differ.
+ * length is fixed by its algorithm), never on where they differ. With `offset`, `a` is compared with
+ * the rest of `b` from there (a token's signature segment, compared where it stands, without slicing).
  */
-export function equalInConstantTime(a: string, b: string): boolean {
-  if (a.length !== b.length) return false
+export function equalInConstantTime(a: string, b: string, offset = 0): boolean {
+  if (a.length !== b.length - offset) return false
   let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(offset + i)
   return diff === 0
 }
 

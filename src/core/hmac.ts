@@ -52,12 +52,16 @@ export function hmacText(hash: Hash, key: Uint8Array): MacText {
     inner[i] = byte ^ 0x36
     outer[i] = byte ^ 0x5c
   }
+  // Views of `inner` by message length, made once per length: a token's signing input has one of a
+  // few lengths, and a view per call was an object per verification.
+  const views: Buffer[] = []
   const fast: MacText = (input) => {
     if (input.length > MAX_INPUT) return slow(input)
     const written = inner.write(input, block, 'utf8')
+    const view = (views[written] ??= inner.subarray(0, block + written))
     // The inner digest as a latin1 string (one char per byte) written into place: cheaper than a
     // Buffer, which is the heavier object to make and copy.
-    const innerDigest = oneShot(hash, inner.subarray(0, block + written), 'latin1') as string
+    const innerDigest = oneShot(hash, view, 'latin1') as string
     outer.write(innerDigest, block, 'latin1')
     return oneShot(hash, outer, 'base64url') as string
   }

@@ -193,19 +193,19 @@ function resolvedKey(deps: VerifyDeps, header: TokenHeader, cfg: KeyConfig | und
 /** Checks a split token's signature with `key`; throws TokenInvalidError when it does not verify. */
 export function checkSignature(key: LoadedKey, jws: CompactJws): void {
   const { token, dot2 } = jws
-  const signatureText = token.slice(dot2 + 1)
   if (familyOf(key.algorithm) === 'HS') {
-    // Compared as text: only the canonical spelling of the right MAC matches (see verifyHmacText).
+    // Compared as text, where the signature stands in the token: only the canonical spelling of the
+    // right MAC matches (see verifyHmacText).
     const input = token.slice(0, dot2)
     const ok = key.macText
-      ? equalInConstantTime(key.macText(input), signatureText)
-      : verifyHmacText(key.algorithm, key.verifyKey, input, signatureText)
+      ? equalInConstantTime(key.macText(input), token, dot2 + 1)
+      : verifyHmacText(key.algorithm, key.verifyKey, input, token.slice(dot2 + 1))
     if (!ok) {
-      const bytes = decodeBase64url(signatureText)
+      const bytes = decodeBase64url(token.slice(dot2 + 1))
       throw invalid(!bytes || bytes.length === 0 ? 'bad signature encoding' : 'signature verification failed')
     }
   } else {
-    const signature = decodeBase64url(signatureText)
+    const signature = decodeBase64url(token.slice(dot2 + 1))
     if (!signature || signature.length === 0) throw invalid('bad signature encoding')
     if (!verifyBytes(key.algorithm, key.verifyKey, token.slice(0, dot2), signature))
       throw invalid('signature verification failed')

@@ -18,16 +18,29 @@ for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
  * (`+`, `/`, and characters above 0x7F, whose low byte it reads) is looked for natively.
  */
 export function decodeBase64url(s: string): Buffer | undefined {
+  if ((s.length & 3) === 1) return undefined
+  const bytes = Buffer.from(s, 'base64url')
+  return canonicalAround(s, bytes.length) ? bytes : undefined
+}
+
+/**
+ * {@link decodeBase64url} into `target` (which must hold `s.length * 3 / 4` bytes): the number of
+ * bytes written, or -1 when `s` is not canonical. Makes no Buffer of its own.
+ */
+export function decodeBase64urlInto(s: string, target: Buffer): number {
+  if ((s.length & 3) === 1) return -1
+  const written = target.write(s, 0, 'base64url')
+  return canonicalAround(s, written) ? written : -1
+}
+
+/** Whether `s`, which Node's decoder read as `decoded` bytes, is canonical base64url (see above). */
+function canonicalAround(s: string, decoded: number): boolean {
   const length = s.length
   const rest = length & 3
-  if (rest === 1) return undefined
-  const bytes = Buffer.from(s, 'base64url')
-  if (bytes.length !== (length >> 2) * 3 + (rest === 0 ? 0 : rest - 1)) return undefined
-  if (Buffer.byteLength(s, 'utf8') !== length || s.indexOf('+') !== -1 || s.indexOf('/') !== -1)
-    return undefined
+  if (decoded !== (length >> 2) * 3 + (rest === 0 ? 0 : rest - 1)) return false
+  if (Buffer.byteLength(s, 'utf8') !== length || s.indexOf('+') !== -1 || s.indexOf('/') !== -1) return false
   // The last character's spare bits (4 of them after 2 characters of a group, 2 after 3) must be 0.
-  if (rest !== 0 && (VALUE[s.charCodeAt(length - 1)]! & (rest === 2 ? 0x0f : 0x03)) !== 0) return undefined
-  return bytes
+  return rest === 0 || (VALUE[s.charCodeAt(length - 1)]! & (rest === 2 ? 0x0f : 0x03)) === 0
 }
 
 /** Encodes bytes or a UTF-8 string as unpadded base64url. */

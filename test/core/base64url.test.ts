@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeBase64url } from '../../src/internal/base64url.js'
+import { decodeBase64url, decodeBase64urlInto } from '../../src/internal/base64url.js'
 
 // The reference: the rule written out (alphabet only, no impossible length, zero spare bits).
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -10,6 +10,8 @@ function canonical(s: string): boolean {
   return spare === 0 || (ALPHABET.indexOf(s[s.length - 1]!) & spare) === 0
 }
 
+const scratch = Buffer.alloc(64)
+
 describe('decodeBase64url (the decoder of Node, checked around it)', () => {
   it('accepts exactly the canonical spellings, and decodes them as Node does', () => {
     const chars = fc.constantFrom(...`${ALPHABET}+/= \n.%\u00e9\u0100\u0141\ud83d`.split(''))
@@ -18,6 +20,11 @@ describe('decodeBase64url (the decoder of Node, checked around it)', () => {
         const decoded = decodeBase64url(s)
         expect(decoded !== undefined).toBe(canonical(s))
         if (decoded) expect(decoded.equals(Buffer.from(s, 'base64url'))).toBe(true)
+        // The same decision and bytes when decoding into a buffer that held other bytes before.
+        scratch.fill(0xa5)
+        const n = decodeBase64urlInto(s, scratch)
+        expect(n >= 0).toBe(canonical(s))
+        if (decoded) expect(scratch.subarray(0, n).equals(decoded)).toBe(true)
       }),
       { numRuns: 20_000, seed: 42 },
     )
