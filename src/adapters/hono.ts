@@ -111,7 +111,7 @@ export function requireAuth<User, Claims extends object>(
     if (!isAuthError(error) || mode === 'framework') return Promise.reject(error)
     return Promise.resolve(webErrorResponse(auth.errorResponse(error)))
   }
-  const accept = async (c: C, next: Next, context: AuthContext<User, Claims>): Promise<void> => {
+  const accept = async (c: C, next: Next, context: AuthContext<User, Claims>): Promise<undefined> => {
     c.set('auth', context)
     await next()
     // Read after the handler: a logout has dropped them by then. When guards are nested, the
@@ -120,7 +120,7 @@ export function requireAuth<User, Claims extends object>(
     const headers = context.responseHeaders
     if (headers) applyAuthHeaders(c, { headers })
   }
-  const proceed = (c: C, next: Next, body: unknown): Promise<Response | void> => {
+  const proceed = (c: C, next: Next, body: unknown): Promise<Response | undefined> => {
     let result: AuthContext<User, Claims> | Promise<AuthContext<User, Claims>>
     try {
       result = check(auth, viewOf(c, body), coreGuard)
@@ -137,7 +137,7 @@ export function requireAuth<User, Claims extends object>(
     }
     return accept(c, next, result)
   }
-  const withBody = async (c: C, next: Next): Promise<Response | void> => {
+  const withBody = async (c: C, next: Next): Promise<Response | undefined> => {
     let body: unknown
     const type = c.req.header('content-type')
     if (readJson && isJsonContentType(type)) {

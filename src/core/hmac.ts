@@ -14,6 +14,7 @@
  * `createHmac` does the work, with the same result.
  */
 import * as nodeCrypto from 'node:crypto'
+import { Scratch } from '../internal/scratch.js'
 
 type Hash = 'sha256' | 'sha384' | 'sha512'
 
@@ -44,7 +45,8 @@ export function hmacText(hash: Hash, key: Uint8Array): MacText {
   const block = BLOCK[hash]
   const k = key.length > block ? nodeCrypto.createHash(hash).update(key).digest() : key
   // inner: (K ⊕ ipad) then the message, written in place per call (UTF-8: at most 3 bytes per unit).
-  const inner = Buffer.alloc(block + MAX_INPUT * 3, 0)
+  const innerScratch = new Scratch(block + MAX_INPUT * 3)
+  const inner = innerScratch.buffer
   // outer: (K ⊕ opad) then the inner digest.
   const outer = Buffer.alloc(block + DIGEST[hash], 0)
   for (let i = 0; i < block; i++) {
@@ -52,13 +54,10 @@ export function hmacText(hash: Hash, key: Uint8Array): MacText {
     inner[i] = byte ^ 0x36
     outer[i] = byte ^ 0x5c
   }
-  // Views of `inner` by message length, made once per length: a token's signing input has one of a
-  // few lengths, and a view per call was an object per verification.
-  const views: Buffer[] = []
   const fast: MacText = (input) => {
     if (input.length > MAX_INPUT) return slow(input)
     const written = inner.write(input, block, 'utf8')
-    const view = (views[written] ??= inner.subarray(0, block + written))
+    const view = innerScratch.view(block + written)
     // The inner digest as a latin1 string (one char per byte) written into place: cheaper than a
     // Buffer, which is the heavier object to make and copy.
     const innerDigest = oneShot(hash, view, 'latin1') as string

@@ -6,6 +6,7 @@
 import { isAscii } from 'node:buffer'
 import { TokenInvalidError } from '../errors.js'
 import { decodeBase64url, decodeBase64urlInto } from '../internal/base64url.js'
+import { Scratch } from '../internal/scratch.js'
 import { isAlgorithm } from './algorithms.js'
 import type { TokenHeader } from './types.js'
 
@@ -82,21 +83,15 @@ export function parsePayload(jws: CompactJws): Record<string, unknown> {
   return parseSegment(jws.token.slice(jws.dot1 + 1, jws.dot2), 'payload')
 }
 
-/**
- * Where segments of up to {@link SCRATCH_CHARS} characters are decoded: parsing is synchronous and
- * calls nothing that could parse another segment meanwhile, so one buffer serves every call, and
- * views of it are made once per length. A Buffer per segment was an object per request.
- */
+/** Where segments of up to this many characters are decoded (parsing is synchronous: see Scratch). */
 const SCRATCH_CHARS = 4096
-const scratch = Buffer.alloc((SCRATCH_CHARS / 4) * 3)
-const scratchViews: Buffer[] = []
+const scratch = new Scratch((SCRATCH_CHARS / 4) * 3)
 
 /** The bytes of a canonical base64url segment (a view of the scratch buffer when short), or undefined. */
 function segmentBytes(segment: string): Buffer | undefined {
   if (segment.length > SCRATCH_CHARS) return decodeBase64url(segment)
-  const n = decodeBase64urlInto(segment, scratch)
-  if (n < 0) return undefined
-  return (scratchViews[n] ??= scratch.subarray(0, n))
+  const n = decodeBase64urlInto(segment, scratch.buffer)
+  return n < 0 ? undefined : scratch.view(n)
 }
 
 /** A segment as a frozen JSON object; throws TokenInvalidError naming `what` otherwise. */

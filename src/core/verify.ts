@@ -6,7 +6,8 @@
  */
 import { ConfigError, TokenExpiredError, TokenNotYetValidError, WrongTokenTypeError } from '../errors.js'
 import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awaitable.js'
-import { decodeBase64url } from '../internal/base64url.js'
+import { decodeBase64url, decodeBase64urlInto } from '../internal/base64url.js'
+import { Scratch } from '../internal/scratch.js'
 import { equalInConstantTime, familyOf, verifyBytes, verifyHmacText } from './algorithms.js'
 import type { AuthConfig } from './config.js'
 import { acceptsSelf, type IssuerRegistry, routeToken, type TokenSources } from './issuers.js'
@@ -190,6 +191,16 @@ function resolvedKey(deps: VerifyDeps, header: TokenHeader, cfg: KeyConfig | und
   throw unknownKey(header)
 }
 
+/** Signatures of up to this many characters (RSA 4096: 683) are decoded into a scratch buffer. */
+const SIGNATURE_CHARS = 1024
+const signatureScratch = new Scratch((SIGNATURE_CHARS / 4) * 3)
+
+function signatureBytes(text: string): Buffer | undefined {
+  if (text.length > SIGNATURE_CHARS) return decodeBase64url(text)
+  const n = decodeBase64urlInto(text, signatureScratch.buffer)
+  return n < 0 ? undefined : signatureScratch.view(n)
+}
+
 /** Checks a split token's signature with `key`; throws TokenInvalidError when it does not verify. */
 export function checkSignature(key: LoadedKey, jws: CompactJws): void {
   const { token, dot2 } = jws
@@ -205,7 +216,7 @@ export function checkSignature(key: LoadedKey, jws: CompactJws): void {
       throw invalid(!bytes || bytes.length === 0 ? 'bad signature encoding' : 'signature verification failed')
     }
   } else {
-    const signature = decodeBase64url(token.slice(dot2 + 1))
+    const signature = signatureBytes(token.slice(dot2 + 1))
     if (!signature || signature.length === 0) throw invalid('bad signature encoding')
     if (!verifyBytes(key.algorithm, key.verifyKey, token.slice(0, dot2), signature))
       throw invalid('signature verification failed')
