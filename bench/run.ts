@@ -39,7 +39,7 @@ const settings = {
     seconds: num('BENCH_HTTP_SECONDS', 1, 1),
     warmupSeconds: num('BENCH_HTTP_WARMUP', 1, 1),
   },
-  added: { rounds: num('BENCH_ADDED_ROUNDS', 5, 1), seconds: num('BENCH_ADDED_SECONDS', 2, 1) },
+  added: { rounds: num('BENCH_ADDED_ROUNDS', 9, 1), seconds: num('BENCH_ADDED_SECONDS', 2, 1) },
   login: { seconds: num('BENCH_LOGIN_SECONDS', 3, 1) },
   revocation: {
     rounds: num('BENCH_REVOCATION_ROUNDS', 7, 3),
