@@ -24,6 +24,8 @@ import {
   sendNodeError,
   setNodeHeaders,
   type UserOf,
+  wantsFormBody,
+  wantsJsonBody,
 } from './http.js'
 
 export type { AdapterGuardOptions, HandleErrors, HeaderSource } from './http.js'
@@ -130,6 +132,10 @@ export function latchkey<User, Claims extends object>(
   function guard(guardOptions: AdapterGuardOptions): RequestHandler {
     const mode = guardOptions.handleErrors ?? adapterMode
     const coreGuard = coreOptions(guardOptions)
+    // The parsed body only for guards that may find a token (or a form's CSRF value) in it: without
+    // a body parser `req.body` is a property the request lacks, looked up along the prototype chain
+    // Express gives each request.
+    const readsBody = wantsJsonBody(core, coreGuard) || wantsFormBody(core, coreGuard)
     const accept = (context: AuthContext<never, never>, req: Request, res: Response, next: NextFunction) => {
       req.auth = context as unknown as Request['auth']
       // Only when the guard re-issued a cookie: wrapping writeHead on every request (a closure and
@@ -145,7 +151,7 @@ export function latchkey<User, Claims extends object>(
     return function latchkeyGuard(req: Request, res: Response, next: NextFunction): void {
       let result: ReturnType<typeof core.check>
       try {
-        result = check(core, nodeRequestView(req, req.body), coreGuard)
+        result = check(core, nodeRequestView(req, readsBody ? req.body : undefined), coreGuard)
       } catch (error) {
         refuse(error, res, next)
         return
