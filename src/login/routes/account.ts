@@ -2,13 +2,12 @@
 import { attemptKey } from '../counters.js'
 import { emailProblem, normalizeEmail } from '../email.js'
 import { LoginError, orUnavailable, validationFailed } from '../errors.js'
-import { hashLinkToken, newLinkToken } from '../links.js'
-import { lifetimeInWords } from '../mail.js'
-import { EmailTakenError, type LoginUser } from '../store.js'
+import { EmailTakenError } from '../store.js'
 import {
   checkNewPassword,
   json,
   type LoginDeps,
+  mailLink,
   type RouteContext,
   recordSession,
   sendMail,
@@ -62,35 +61,12 @@ export async function signup(deps: LoginDeps, ctx: RouteContext) {
     ctx.log.info({ sub: created.id }, 'signup')
     deps.emit('signup', { sub: created.id })
     if (deps.verification !== 'off')
-      deps.background('verification mail', () => mailVerification(deps, created))
+      deps.background('verification mail', () => mailLink(deps, created, 'verify'))
   } else {
     ctx.log.info({}, 'signup with an address that has an account: its owner is told by mail')
     deps.background('sign-up notice', () => mailSignupNotice(deps, email))
   }
   return json(202, signupAnswer(deps.verification))
-}
-
-/** Mails a new verification link to `user` (earlier ones stop working). */
-export async function mailVerification(deps: LoginDeps, user: LoginUser): Promise<void> {
-  const token = newLinkToken()
-  const now = deps.clock()
-  await deps.store.saveToken({
-    hash: hashLinkToken(token),
-    purpose: 'verify',
-    userId: user.id,
-    email: user.email,
-    createdAt: now,
-    expiresAt: now + deps.verifyTtlMs,
-  })
-  const link = deps.links.verifyEmail(token)
-  const rendered = deps.templates.verifyEmail({
-    appName: deps.appName,
-    email: user.email,
-    link,
-    token,
-    validFor: lifetimeInWords(deps.verifyTtlMs),
-  })
-  await sendMail(deps, 'verify-email', user.email, rendered, link)
 }
 
 /** Tells the owner of `email` that someone tried to sign up with it (within the mail limit per email). */

@@ -7,11 +7,11 @@ import type { AttemptCounter } from '../counters.js'
 import { attemptKey } from '../counters.js'
 import { type LoginLogger, orUnavailable, tooManyAttempts, validationFailed } from '../errors.js'
 import type { LoginRequest, LoginResponse } from '../http.js'
-import type { linksFor } from '../links.js'
-import type { Mailer, MailTemplates } from '../mail.js'
+import { hashLinkToken, type linksFor, newLinkToken } from '../links.js'
+import { lifetimeInWords, type Mailer, type MailTemplates } from '../mail.js'
 import type { PasswordHasher } from '../passwords.js'
 import { cleanUserAgent, coarseAddress, type TouchThrottle } from '../sessions.js'
-import type { LoginStore, LoginUser, UserStore } from '../store.js'
+import type { LoginStore, LoginUser, TokenPurpose, UserStore } from '../store.js'
 import type { LoginThrottle } from '../throttle.js'
 
 /** How email verification works: `optional` (mail at sign-up), `required` (no login before), `off`. */
@@ -223,4 +223,38 @@ export async function sendMail(
     throw error
   }
   deps.emit('mail', { kind, ok: true })
+}
+
+/** What each mailed link is: its link and template (same name), its mail kind and its lifetime. */
+function linkMail(deps: LoginDeps, purpose: TokenPurpose) {
+  return purpose === 'verify'
+    ? ({ name: 'verifyEmail', kind: 'verify-email', ttlMs: deps.verifyTtlMs } as const)
+    : ({ name: 'resetPassword', kind: 'reset-password', ttlMs: deps.resetTtlMs } as const)
+}
+
+/**
+ * Mails `user` a new link of `purpose` (verify an email, reset a password). Saving its token replaces
+ * every earlier one of that purpose for the user: only the newest link works.
+ */
+export async function mailLink(deps: LoginDeps, user: LoginUser, purpose: TokenPurpose): Promise<void> {
+  const { name, kind, ttlMs } = linkMail(deps, purpose)
+  const token = newLinkToken()
+  const now = deps.clock()
+  await deps.store.saveToken({
+    hash: hashLinkToken(token),
+    purpose,
+    userId: user.id,
+    email: user.email,
+    createdAt: now,
+    expiresAt: now + ttlMs,
+  })
+  const link = deps.links[name](token)
+  const rendered = deps.templates[name]({
+    appName: deps.appName,
+    email: user.email,
+    link,
+    token,
+    validFor: lifetimeInWords(ttlMs),
+  })
+  await sendMail(deps, kind, user.email, rendered, link)
 }

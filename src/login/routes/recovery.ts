@@ -5,11 +5,8 @@
  */
 import { emailProblem, normalizeEmail } from '../email.js'
 import { LoginError, orUnavailable, validationFailed } from '../errors.js'
-import { hashLinkToken, newLinkToken } from '../links.js'
-import { lifetimeInWords } from '../mail.js'
-import type { LoginUser } from '../store.js'
-import { mailVerification } from './account.js'
-import { checkNewPassword, json, type LoginDeps, mailBudget, type RouteContext, sendMail } from './context.js'
+import { hashLinkToken } from '../links.js'
+import { checkNewPassword, json, type LoginDeps, mailBudget, mailLink, type RouteContext } from './context.js'
 
 /** The answer to every reset request, account or not. */
 export const FORGOT_ANSWER = {
@@ -37,32 +34,9 @@ export async function forgotPassword(deps: LoginDeps, ctx: RouteContext) {
   await mailBudget(deps, ctx, 'forgot', email)
   deps.background('reset mail', async () => {
     const user = await deps.users.findByEmail(email)
-    if (user?.active) await mailReset(deps, user)
+    if (user?.active) await mailLink(deps, user, 'reset')
   })
   return json(202, FORGOT_ANSWER)
-}
-
-async function mailReset(deps: LoginDeps, user: LoginUser): Promise<void> {
-  const token = newLinkToken()
-  const now = deps.clock()
-  // Replaces every earlier reset token of the user: only the newest link works.
-  await deps.store.saveToken({
-    hash: hashLinkToken(token),
-    purpose: 'reset',
-    userId: user.id,
-    email: user.email,
-    createdAt: now,
-    expiresAt: now + deps.resetTtlMs,
-  })
-  const link = deps.links.resetPassword(token)
-  const rendered = deps.templates.resetPassword({
-    appName: deps.appName,
-    email: user.email,
-    link,
-    token,
-    validFor: lifetimeInWords(deps.resetTtlMs),
-  })
-  await sendMail(deps, 'reset-password', user.email, rendered, link)
 }
 
 /** `POST /password/reset` `{token, new_password}`: sets the password, ends every session. */
@@ -121,7 +95,7 @@ export async function resendVerification(deps: LoginDeps, ctx: RouteContext) {
   await mailBudget(deps, ctx, 'resend', email)
   deps.background('verification mail', async () => {
     const user = await deps.users.findByEmail(email)
-    if (user?.active && user.emailVerifiedAt == null) await mailVerification(deps, user)
+    if (user?.active && user.emailVerifiedAt == null) await mailLink(deps, user, 'verify')
   })
   return json(202, RESEND_ANSWER)
 }
