@@ -5,7 +5,7 @@
  */
 import { isAscii } from 'node:buffer'
 import { TokenInvalidError } from '../errors.js'
-import { decodeBase64url, decodeBase64urlInto } from '../internal/base64url.js'
+import { decodeBase64urlIn } from '../internal/base64url.js'
 import { Scratch } from '../internal/scratch.js'
 import { isAlgorithm } from './algorithms.js'
 import type { TokenHeader } from './types.js'
@@ -83,20 +83,12 @@ export function parsePayload(jws: CompactJws): Record<string, unknown> {
   return parseSegment(jws.token.slice(jws.dot1 + 1, jws.dot2), 'payload')
 }
 
-/** Where segments of up to this many characters are decoded (parsing is synchronous: see Scratch). */
-const SCRATCH_CHARS = 4096
-const scratch = new Scratch((SCRATCH_CHARS / 4) * 3)
-
-/** The bytes of a canonical base64url segment (a view of the scratch buffer when short), or undefined. */
-function segmentBytes(segment: string): Buffer | undefined {
-  if (segment.length > SCRATCH_CHARS) return decodeBase64url(segment)
-  const n = decodeBase64urlInto(segment, scratch.buffer)
-  return n < 0 ? undefined : scratch.view(n)
-}
+/** Where segments are decoded: parsing is synchronous (see Scratch); longer ones get their own Buffer. */
+const scratch = new Scratch(3072)
 
 /** A segment as a frozen JSON object; throws TokenInvalidError naming `what` otherwise. */
 export function parseSegment(segment: string, what: string): Record<string, unknown> {
-  const bytes = segmentBytes(segment)
+  const bytes = decodeBase64urlIn(scratch, segment)
   if (!bytes) throw invalid(`${what} is not canonical base64url`)
   let value: unknown
   let text: string

@@ -6,7 +6,7 @@
  */
 import { ConfigError, TokenExpiredError, TokenNotYetValidError, WrongTokenTypeError } from '../errors.js'
 import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awaitable.js'
-import { decodeBase64url, decodeBase64urlInto } from '../internal/base64url.js'
+import { decodeBase64url, decodeBase64urlIn } from '../internal/base64url.js'
 import { Scratch } from '../internal/scratch.js'
 import { equalInConstantTime, familyOf, verifyBytes, verifyHmacText } from './algorithms.js'
 import type { AuthConfig } from './config.js'
@@ -191,15 +191,8 @@ function resolvedKey(deps: VerifyDeps, header: TokenHeader, cfg: KeyConfig | und
   throw unknownKey(header)
 }
 
-/** Signatures of up to this many characters (RSA 4096: 683) are decoded into a scratch buffer. */
-const SIGNATURE_CHARS = 1024
-const signatureScratch = new Scratch((SIGNATURE_CHARS / 4) * 3)
-
-function signatureBytes(text: string): Buffer | undefined {
-  if (text.length > SIGNATURE_CHARS) return decodeBase64url(text)
-  const n = decodeBase64urlInto(text, signatureScratch.buffer)
-  return n < 0 ? undefined : signatureScratch.view(n)
-}
+/** Where signatures are decoded (RSA 4096: 512 bytes; longer ones get their own Buffer). */
+const signatureScratch = new Scratch(768)
 
 /** Checks a split token's signature with `key`; throws TokenInvalidError when it does not verify. */
 export function checkSignature(key: LoadedKey, jws: CompactJws): void {
@@ -216,7 +209,7 @@ export function checkSignature(key: LoadedKey, jws: CompactJws): void {
       throw invalid(!bytes || bytes.length === 0 ? 'bad signature encoding' : 'signature verification failed')
     }
   } else {
-    const signature = signatureBytes(token.slice(dot2 + 1))
+    const signature = decodeBase64urlIn(signatureScratch, token.slice(dot2 + 1))
     if (!signature || signature.length === 0) throw invalid('bad signature encoding')
     if (!verifyBytes(key.algorithm, key.verifyKey, token.slice(0, dot2), signature))
       throw invalid('signature verification failed')

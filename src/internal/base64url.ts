@@ -3,6 +3,7 @@
  * accepts `+`, `/` and padding, and ignores non-zero trailing bits, so one token could have many
  * spellings; we accept exactly one.
  */
+import type { Scratch } from './scratch.js'
 
 /** The value of each base64url character (-1: not one). */
 const VALUE = new Int8Array(128).fill(-1)
@@ -24,13 +25,15 @@ export function decodeBase64url(s: string): Buffer | undefined {
 }
 
 /**
- * {@link decodeBase64url} into `target` (which must hold `s.length * 3 / 4` bytes): the number of
- * bytes written, or -1 when `s` is not canonical. Makes no Buffer of its own.
+ * {@link decodeBase64url} into a scratch buffer: a view of it, valid until the scratch's next use, or
+ * a Buffer of its own when `s` is longer than the scratch holds. Makes no Buffer for short inputs.
  */
-export function decodeBase64urlInto(s: string, target: Buffer): number {
-  if ((s.length & 3) === 1) return -1
+export function decodeBase64urlIn(scratch: Scratch, s: string): Buffer | undefined {
+  const target = scratch.buffer
+  if (s.length > (target.length / 3) * 4) return decodeBase64url(s)
+  if ((s.length & 3) === 1) return undefined
   const written = target.write(s, 0, 'base64url')
-  return canonicalAround(s, written) ? written : -1
+  return canonicalAround(s, written) ? scratch.view(written) : undefined
 }
 
 /** Whether `s`, which Node's decoder read as `decoded` bytes, is canonical base64url (see above). */
