@@ -85,6 +85,18 @@ export function makeAuth(overrides: Partial<AuthOptions<User>> = {}) {
 const key = Buffer.from(SECRET)
 const BEARER = 'Bearer '
 
+/** The hand-written checks' payload step: base64url decode and JSON.parse, exp, the user from the Map. */
+function payloadUser(token: string, dot1: number, dot2: number): User | undefined {
+  let claims: { sub?: unknown; exp?: unknown }
+  try {
+    claims = JSON.parse(Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString())
+  } catch {
+    return undefined
+  }
+  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined
+  return typeof claims.sub === 'string' ? users.get(claims.sub) : undefined
+}
+
 /**
  * The ceiling: what a careful hand-written check costs. Bearer parsing, HMAC-SHA256 of the signing
  * input, timingSafeEqual against the decoded signature, JSON.parse of the payload, exp check, and the
@@ -99,14 +111,7 @@ function hmacCeiling(authorization: string | undefined): User | undefined {
   const mac = createHmac('sha256', key).update(token.slice(0, dot2)).digest()
   const sig = Buffer.from(token.slice(dot2 + 1), 'base64url')
   if (sig.length !== mac.length || !timingSafeEqual(mac, sig)) return undefined
-  let claims: { sub?: unknown; exp?: unknown }
-  try {
-    claims = JSON.parse(Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString())
-  } catch {
-    return undefined
-  }
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined
-  return typeof claims.sub === 'string' ? users.get(claims.sub) : undefined
+  return payloadUser(token, dot1, dot2)
 }
 
 /** How each asymmetric algorithm verifies with node:crypto: hash and options, as a careful hand-written check would. */
@@ -144,14 +149,7 @@ function verifyCeiling(
       return undefined
     }
     if (!ok) return undefined
-    let claims: { sub?: unknown; exp?: unknown }
-    try {
-      claims = JSON.parse(Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString())
-    } catch {
-      return undefined
-    }
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return undefined
-    return typeof claims.sub === 'string' ? users.get(claims.sub) : undefined
+    return payloadUser(token, dot1, dot2)
   }
 }
 /** The ceiling of the configured algorithm (ALG): HMAC for HS256, `crypto.verify` otherwise. */
