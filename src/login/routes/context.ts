@@ -131,6 +131,18 @@ export function checkNewPassword(password: string): void {
   if (/\p{Cs}/u.test(password)) throw validationFailed('password must be valid Unicode text')
 }
 
+type RefreshClaims = { fam?: string; iat_ms?: number; iat: number; exp?: number }
+
+const refreshClaims = (session: TokenResponse): RefreshClaims => session.refresh.claims as RefreshClaims
+
+/** A session's record of its newest refresh token: when it was issued and when it expires (ms). */
+function tokenTimes(claims: RefreshClaims): { issuedAt: number; expiresAt: number } {
+  return {
+    issuedAt: claims.iat_ms ?? claims.iat * 1000,
+    expiresAt: claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000,
+  }
+}
+
 /** Records the login that `session` starts: the sessions list shows it. */
 export async function recordSession(
   deps: LoginDeps,
@@ -138,7 +150,7 @@ export async function recordSession(
   userId: string,
   session: TokenResponse,
 ) {
-  const claims = session.refresh.claims as { fam?: string; iat_ms?: number; iat: number; exp?: number }
+  const claims = refreshClaims(session)
   if (!claims.fam) return
   const now = deps.clock()
   const family = claims.fam
@@ -147,8 +159,7 @@ export async function recordSession(
     userId,
     createdAt: now,
     lastUsedAt: now,
-    issuedAt: claims.iat_ms ?? claims.iat * 1000,
-    expiresAt: claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000,
+    ...tokenTimes(claims),
     userAgent: cleanUserAgent(ctx.request.header('user-agent')),
     address: coarseAddress(ctx.request.clientAddress),
   }
@@ -163,14 +174,10 @@ export async function refreshSession(
   userId: string,
   session: TokenResponse,
 ) {
-  const claims = session.refresh.claims as { fam?: string; iat_ms?: number; iat: number; exp?: number }
+  const claims = refreshClaims(session)
   if (!claims.fam) return
   const now = deps.clock()
-  const use = {
-    lastUsedAt: now,
-    issuedAt: claims.iat_ms ?? claims.iat * 1000,
-    expiresAt: claims.exp === undefined ? Number.MAX_SAFE_INTEGER : claims.exp * 1000,
-  }
+  const use = { lastUsedAt: now, ...tokenTimes(claims) }
   const known = await orUnavailable(ctx.log, () => deps.store.touchSession(claims.fam!, use))
   if (known) deps.touches.note(claims.fam, now)
   else await recordSession(deps, ctx, userId, session)
