@@ -231,13 +231,18 @@ export function writeTokenFiles(
   const tokens = Array.from({ length: USERS }, (_, i) =>
     auth.createAccessToken(`user-${i}`, { expiresIn: '2h' }),
   )
+  return { hot: tokens[0]!, ...writeColdMix(dir, tokens) }
+}
+
+/** `tokens` one per line in `dir`, and a wrk script that sends them as Bearer tokens round-robin. */
+export function writeColdMix(dir: string, tokens: readonly string[]): { tokenFile: string; script: string } {
   const tokenFile = join(dir, 'tokens.txt')
   writeFileSync(tokenFile, `${tokens.join('\n')}\n`)
   const script = join(dir, 'cold.lua')
   writeFileSync(
     script,
     [
-      "-- Round-robin over 10,000 users' tokens; requests are formatted once, in init.",
+      '-- Round-robin over the tokens of the file; requests are formatted once, in init.',
       'local reqs, n, i = {}, 0, 0',
       'function init(args)',
       '  for line in io.lines(args[1]) do',
@@ -254,7 +259,7 @@ export function writeTokenFiles(
       '',
     ].join('\n'),
   )
-  return { hot: tokens[0]!, tokenFile, script }
+  return { tokenFile, script }
 }
 
 /**

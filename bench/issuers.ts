@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline'
 import { nodeRequestView } from '../src/adapters/http.js'
 import { type Auth, createAuth } from '../src/index.js'
 import { oidcIssuer } from '../src/issuers.js'
-import { cpuTimeUs, parseWrk, type Sample } from './http.js'
+import { cpuTimeUs, parseWrk, type Sample, writeColdMix } from './http.js'
 import { fmt, interleaved, machine, pct, type Stat, stat, writeJson } from './lib.js'
 
 const AUDIENCE = 'https://api.example.com'
@@ -261,28 +261,7 @@ export async function runHttpIssuers(
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   const tokens = tokensFor(key, issuer, TOKENS)
-  const tokenFile = join(dir, 'tokens.txt')
-  writeFileSync(tokenFile, `${tokens.join('\n')}\n`)
-  const script = join(dir, 'cold.lua')
-  writeFileSync(
-    script,
-    [
-      'local reqs, n, i = {}, 0, 0',
-      'function init(args)',
-      '  for line in io.lines(args[1]) do',
-      '    if #line > 0 then',
-      '      n = n + 1',
-      '      reqs[n] = wrk.format("GET", "/me", { ["Host"] = wrk.host, ["Authorization"] = "Bearer " .. line })',
-      '    end',
-      '  end',
-      'end',
-      'function request()',
-      '  i = i % n + 1',
-      '  return reqs[i]',
-      'end',
-      '',
-    ].join('\n'),
-  )
+  const { tokenFile, script } = writeColdMix(dir, tokens)
   const args = { hot: ['-H', `Authorization: Bearer ${tokens[0]}`], cold: ['-s', script, '--', tokenFile] }
   const env = {
     ISSUER: issuer,
