@@ -3,31 +3,17 @@
  * with a real SMTP server in this process: a session ended through one instance is refused by the
  * other at once, and a reset link asked for on one works on the other and ends sessions everywhere.
  */
-import { join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { postgresUrl, probePostgres, probeRedis, redisUrl, requireService } from '../helpers/services.js'
 import { linkOf, startSmtp, tokenOf } from '../helpers/smtp.js'
-import { Client, claimsOf, TEST_ARGON2, TEST_SECRET, type TokenBody } from './harness.js'
+import { claimsOf, TEST_SECRET, type TokenBody } from './harness.js'
 import { createPgSchema, deleteRedisPrefix, uniqueSuffix } from './helpers.js'
-import { killLeftovers, type ServerProcess, startProcess } from './processes.js'
+import { killLeftovers, serveCli } from './processes.js'
 
 afterEach(killLeftovers)
 
-const ROOT = resolve(import.meta.dirname, '../..')
-const CLI = join(ROOT, 'src/cli/index.ts')
-
 const postgres = await requireService('PostgreSQL', probePostgres)
 const redis = await requireService('Redis', probeRedis)
-
-async function serve(env: Record<string, string>): Promise<{ server: ServerProcess; client: Client }> {
-  const server = startProcess(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
-    cwd: ROOT,
-    env: { PORT: '0', LATCHKEY_ARGON2: TEST_ARGON2, ...env },
-  })
-  const line = await server.waitFor(/Server listening at http:\/\/127\.0\.0\.1:\d+/)
-  const port = /127\.0\.0\.1:(\d+)/.exec(line)![1]
-  return { server, client: new Client(`http://127.0.0.1:${port}`) }
-}
 
 describe.skipIf(postgres.skip || redis.skip)(
   'account lifecycle across two processes on PostgreSQL and Redis',
@@ -46,8 +32,8 @@ describe.skipIf(postgres.skip || redis.skip)(
           MAIL_FROM: 'latchkey <no-reply@example.test>',
           LATCHKEY_PUBLIC_URL: 'https://app.example.test',
         }
-        const a = await serve(env)
-        const b = await serve(env)
+        const a = await serveCli(env)
+        const b = await serveCli(env)
         const A = a.client
         const B = b.client
         const email = `two-${uniqueSuffix()}@example.com`

@@ -6,27 +6,15 @@ import { copyFileSync, existsSync, mkdirSync, statSync, symlinkSync } from 'node
 import { join, resolve } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { postgresUrl, probePostgres, probeRedis, redisUrl, requireService } from '../helpers/services.js'
-import { Client, TEST_ARGON2, TEST_SECRET, type TokenBody } from './harness.js'
+import { Client, TEST_SECRET, type TokenBody } from './harness.js'
 import { createPgSchema, deleteRedisPrefix, tempDir, uniqueSuffix } from './helpers.js'
-import { freePort, killLeftovers, type ServerProcess, startProcess } from './processes.js'
+import { freePort, killLeftovers, serveCli, startProcess } from './processes.js'
 
 afterEach(killLeftovers)
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const CLI = join(ROOT, 'src/cli/index.ts')
 const folder = tempDir('latchkey-process-')
 afterAll(() => folder.remove())
-
-/** A `latchkey serve` process through tsx, on an ephemeral port; resolves with its base URL. */
-async function serve(env: Record<string, string>): Promise<{ server: ServerProcess; client: Client }> {
-  const server = startProcess(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
-    cwd: ROOT,
-    env: { PORT: '0', LATCHKEY_ARGON2: TEST_ARGON2, ...env },
-  })
-  const line = await server.waitFor(/Server listening at http:\/\/127\.0\.0\.1:\d+/)
-  const port = /127\.0\.0\.1:(\d+)/.exec(line)![1]
-  return { server, client: new Client(`http://127.0.0.1:${port}`) }
-}
 
 async function waitForHealth(client: Client, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -77,7 +65,7 @@ describe('the server as a process', () => {
   }, 120_000)
 
   it('finishes a request in flight on SIGTERM, then closes and exits 0', async () => {
-    const { server, client } = await serve({
+    const { server, client } = await serveCli({
       DATABASE_URL: `file:${join(folder.dir, 'shutdown.db')}`,
       LATCHKEY_SECRET: TEST_SECRET,
       // A slow hash keeps the signup in flight long enough to signal in the middle of it.
@@ -124,8 +112,8 @@ describe.skipIf(postgres.skip || redis.skip)(
         }
         // One migrates first; the second starts against the migrated schema (both could: the
         // migration lock serialises them, but the order keeps the output readable).
-        const a = await serve(env)
-        const b = await serve(env)
+        const a = await serveCli(env)
+        const b = await serveCli(env)
         const A = a.client
         const B = b.client
         const password = 'correct horse battery'

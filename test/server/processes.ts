@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import { Client, TEST_ARGON2 } from './harness.js'
 
 /** A spawned server and what it printed. */
 export interface ServerProcess {
@@ -123,4 +125,23 @@ export function freePort(): Promise<number> {
       probe.close(() => done(typeof address === 'object' && address ? address.port : 0))
     })
   })
+}
+
+const ROOT = resolve(import.meta.dirname, '../..')
+
+/** A `latchkey serve` process through tsx, on an ephemeral port, and a client of it. */
+export async function serveCli(
+  env: Record<string, string>,
+): Promise<{ server: ServerProcess; client: Client }> {
+  const server = startProcess(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'serve'],
+    {
+      cwd: ROOT,
+      env: { PORT: '0', LATCHKEY_ARGON2: TEST_ARGON2, ...env },
+    },
+  )
+  const line = await server.waitFor(/Server listening at http:\/\/127\.0\.0\.1:\d+/)
+  const port = /127\.0\.0\.1:(\d+)/.exec(line)![1]
+  return { server, client: new Client(`http://127.0.0.1:${port}`) }
 }
