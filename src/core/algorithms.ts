@@ -112,23 +112,57 @@ function keyOption(key: KeyObject): { key: KeyObject } | { key: JsonWebKey; form
   return { key: jwk, format: 'jwk' }
 }
 
-/** The verify options of an ES or PS key, made once per key (a key is bound to one algorithm). */
-const verifyOptionsOf = new WeakMap<KeyObject, object>()
+/** The verify options of a PS key, made once per key (a key is bound to one algorithm). */
+const pssOptionsOf = new WeakMap<KeyObject, object>()
 
-function verifyOptions(key: KeyObject, fam: 'ES' | 'PS'): Parameters<typeof verify>[2] {
-  let options = verifyOptionsOf.get(key)
+function pssOptions(key: KeyObject): Parameters<typeof verify>[2] {
+  let options = pssOptionsOf.get(key)
   if (options === undefined) {
-    options =
-      fam === 'ES'
-        ? { ...keyOption(key), dsaEncoding: 'ieee-p1363' }
-        : {
-            ...keyOption(key),
-            padding: constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
-          }
-    verifyOptionsOf.set(key, options)
+    options = {
+      ...keyOption(key),
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+    }
+    pssOptionsOf.set(key, options)
   }
   return options as Parameters<typeof verify>[2]
+}
+
+/** Where ES signatures are re-encoded (P-521: at most 3 + 2 × 69 bytes). */
+const derScratch = new Scratch(160)
+
+/**
+ * An ES signature (r || s, `half` bytes each, RFC 7518 §3.4) as the DER ECDSA-Sig-Value that
+ * OpenSSL reads natively: `SEQUENCE { INTEGER r, INTEGER s }`, each integer in its shortest form
+ * (leading zero bytes dropped, one 0x00 put back when the top bit is set, as DER requires of a
+ * positive integer). The same encoding Node makes in C++ for `dsaEncoding: 'ieee-p1363'`; done here
+ * it lets the key go to `crypto.verify` as a bare KeyObject, with no options object to read on every
+ * call (about 1 µs of a 65 µs ES256 verification on the benchmark machine).
+ */
+export function derSignature(signature: Buffer, half: number): Buffer {
+  let r = 0
+  while (r < half - 1 && signature[r] === 0) r++
+  let s = half
+  while (s < 2 * half - 1 && signature[s] === 0) s++
+  const rPad = signature[r]! >= 0x80 ? 1 : 0
+  const sPad = signature[s]! >= 0x80 ? 1 : 0
+  const rLength = half - r + rPad
+  const sLength = 2 * half - s + sPad
+  const body = 4 + rLength + sLength
+  const out = derScratch.buffer
+  let at = 0
+  out[at++] = 0x30
+  if (body >= 0x80) out[at++] = 0x81
+  out[at++] = body
+  out[at++] = 0x02
+  out[at++] = rLength
+  if (rPad) out[at++] = 0
+  at += signature.copy(out, at, r, half)
+  out[at++] = 0x02
+  out[at++] = sLength
+  if (sPad) out[at++] = 0
+  at += signature.copy(out, at, s, 2 * half)
+  return derScratch.view(at)
 }
 
 /** Signs `input` (the ASCII `header.payload`) with a key bound to `alg`. */
@@ -191,10 +225,11 @@ export function verifyBytes(alg: Algorithm, key: KeyObject, input: string, signa
   try {
     if (fam === 'EdDSA') return verify(null, data, key, signature)
     if (fam === 'ES') {
-      if (signature.length !== EC_PARAMS[alg as keyof typeof EC_PARAMS].sigLength) return false
-      return verify(hashOf(alg), data, verifyOptions(key, fam), signature)
+      const length = EC_PARAMS[alg as keyof typeof EC_PARAMS].sigLength
+      if (signature.length !== length) return false
+      return verify(hashOf(alg), data, key, derSignature(signature, length / 2))
     }
-    if (fam === 'PS') return verify(hashOf(alg), data, verifyOptions(key, fam), signature)
+    if (fam === 'PS') return verify(hashOf(alg), data, pssOptions(key), signature)
     return verify(hashOf(alg), data, key, signature)
   } catch {
     // OpenSSL throws on some malformed signatures (e.g. wrong RSA length); that is a refusal.

@@ -55,17 +55,21 @@ export function parseCompact(cache: JwsCache, token: string): CompactJws {
 
 /** The checked header of `token`, whose first dot is at `dot1`. */
 function headerOf(cache: JwsCache, token: string, dot1: number): TokenHeader {
-  const last = cache.lastHeader
-  if (last !== undefined && dot1 === cache.lastSegment.length && token.startsWith(cache.lastSegment))
-    return last
   const segment = token.slice(0, dot1)
+  // `===` on the slice, not `token.startsWith`: V8 runs `startsWith` on a slice of a header (which a
+  // token is) in its runtime; inside the guard that cost ~0.3 µs per token, the comparison ~0.05.
+  if (cache.lastHeader !== undefined && segment === cache.lastSegment) return cache.lastHeader
   let header = cache.headers.get(segment)
+  // Kept as a flat copy, never as a slice of this token, which would keep the whole token alive and
+  // make each comparison go through the slice. Lossy for non-ASCII text, but only kept once the header
+  // has parsed, which needs canonical base64url (ASCII).
+  const flat = Buffer.from(segment, 'latin1').toString('latin1')
   if (header === undefined) {
     header = checkHeader(parseSegment(segment, 'header'))
     if (cache.headers.size >= HEADER_CACHE_MAX) cache.headers.delete(cache.headers.keys().next().value!)
-    cache.headers.set(segment, header)
+    cache.headers.set(flat, header)
   }
-  cache.lastSegment = segment
+  cache.lastSegment = flat
   cache.lastHeader = header
   return header
 }

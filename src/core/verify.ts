@@ -79,15 +79,13 @@ export function verifyTokenSync<Claims extends object>(
   return verify(deps, token, options, now, false) as DecodedToken<Claims>
 }
 
-/** One verification of a token that was not in the cache, handed from the key to the checks. */
+/** One verification waiting for the resolver's key, handed from the key to the checks (see verifyWith). */
 interface Verification {
   deps: VerifyDeps
   jws: CompactJws
   options: VerifyOptions
   now: number
-  /** The token's fingerprint for the cache (0 when the cache is off). */
   fp: number
-  /** The payload, when it was parsed before the signature was checked (to read `iss`). */
   payload: Record<string, unknown> | undefined
 }
 
@@ -120,8 +118,11 @@ function verify(
     const trusted = routeToken(deps, payload, options)
     if (trusted !== undefined) return verifyIssued(deps, trusted, jws, payload, options, now, mayWait)
   }
+  // A configured key (nearly every token): no Verification to hand along, nothing to join.
+  const key = deps.keys.select(jws.header.alg, jws.header.kid)
+  if (key !== undefined) return checkType(verifyWith(key, deps, jws, options, now, fp, payload), options)
   const v: Verification = { deps, jws, options, now, fp, payload }
-  return join(join(keyFor(deps, jws, mayWait), verifyWith, v), checkType, options)
+  return join(join(resolverKey(deps, jws, mayWait), verifyFor, v), checkType, options)
 }
 
 function checkType(decoded: DecodedToken<object>, options: VerifyOptions): DecodedToken<object> {
@@ -145,14 +146,12 @@ function unknownKey(header: TokenHeader): Error {
 }
 
 /**
- * The key that verifies a token: a configured one, else the resolver's (asked with the header and
- * the payload, not yet verified). A promise only when the resolver answers with one (keys fetched
- * from elsewhere); the configured keys never wait.
+ * The key of a token that no configured key verifies: the resolver's (asked with the header and the
+ * payload, not yet verified). A promise only when the resolver answers with one (keys fetched from
+ * elsewhere).
  */
-function keyFor(deps: VerifyDeps, jws: CompactJws, mayWait: boolean): MaybePromise<LoadedKey> {
+function resolverKey(deps: VerifyDeps, jws: CompactJws, mayWait: boolean): MaybePromise<LoadedKey> {
   const header = jws.header
-  const key = deps.keys.select(header.alg, header.kid)
-  if (key) return key
   if (!deps.resolveKey) throw unknownKey(header)
   const unverified = parsePayload(jws)
   let answer: MaybePromise<KeyConfig | undefined>
@@ -216,18 +215,33 @@ export function checkSignature(key: LoadedKey, jws: CompactJws): void {
   }
 }
 
-/** Signature, payload and claims, once the key is known; the result enters the cache. */
-function verifyWith(key: LoadedKey, v: Verification): DecodedToken<object> {
-  const { jws } = v
-  const { token } = jws
+/** {@link verifyWith} for a key that came from the resolver. */
+function verifyFor(key: LoadedKey, v: Verification): DecodedToken<object> {
+  return verifyWith(key, v.deps, v.jws, v.options, v.now, v.fp, v.payload)
+}
+
+/**
+ * Signature, payload and claims, once the key is known; the result enters the cache. `payload` is
+ * the payload when it was parsed before the signature was checked (to read `iss`), `fp` the token's
+ * fingerprint for the cache (0 when the cache is off).
+ */
+function verifyWith(
+  key: LoadedKey,
+  deps: VerifyDeps,
+  jws: CompactJws,
+  options: VerifyOptions,
+  now: number,
+  fp: number,
+  payload: Record<string, unknown> | undefined,
+): DecodedToken<object> {
   checkSignature(key, jws)
-  const claims = v.payload ?? parsePayload(jws)
-  checkClaims(v.deps.config, claims, v.options, v.now, jws.header)
+  const claims = payload ?? parsePayload(jws)
+  checkClaims(deps.config, claims, options, now, jws.header)
   const decoded: DecodedToken<object> = {
     header: jws.header,
     claims: claims as unknown as TokenClaims<object>,
   }
-  v.deps.verifiedCache?.set(token, v.fp, decoded)
+  deps.verifiedCache?.set(jws.token, fp, decoded)
   return decoded
 }
 
