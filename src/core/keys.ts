@@ -8,7 +8,15 @@ import {
 } from 'node:crypto'
 import { ConfigError } from '../errors.js'
 import { encodeBase64url } from '../internal/base64url.js'
-import { type Algorithm, EC_PARAMS, familyOf, hashOf, isAlgorithm } from './algorithms.js'
+import {
+  type Algorithm,
+  EC_PARAMS,
+  familyOf,
+  hashOf,
+  isAlgorithm,
+  type SignatureCheck,
+  signatureCheck,
+} from './algorithms.js'
 import { hmacText, type MacText } from './hmac.js'
 
 /** An HMAC secret (HS256/384/512). At least as many bytes as the hash: 32, 48 or 64. */
@@ -56,6 +64,8 @@ export interface LoadedKey {
   readonly publicJwk: JsonWebKey | undefined
   /** HS keys: the MAC of a signing input as base64url text, prepared once (see hmac.ts). */
   readonly macText?: MacText
+  /** Asymmetric keys: the signature check, prepared once (see `signatureCheck` in algorithms.ts). */
+  readonly verifySignature?: SignatureCheck
 }
 
 /** A JSON Web Key Set document (RFC 7517 §5). */
@@ -207,6 +217,7 @@ function loadAsymmetric(cfg: PrivateKeyConfig | PublicKeyConfig, where: string):
     signKey: isPrivate && !(cfg as PrivateKeyConfig).verifyOnly ? signKey : undefined,
     verifyKey,
     publicJwk,
+    verifySignature: signatureCheck(cfg.algorithm, verifyKey),
   }
 }
 

@@ -8,7 +8,7 @@ import { ConfigError, TokenExpiredError, TokenNotYetValidError, WrongTokenTypeEr
 import { type Awaitable, adopt, join, type MaybePromise } from '../internal/awaitable.js'
 import { decodeBase64url, decodeBase64urlIn } from '../internal/base64url.js'
 import { Scratch } from '../internal/scratch.js'
-import { equalInConstantTime, familyOf, verifyBytes, verifyHmacText } from './algorithms.js'
+import { equalInConstantTime } from './algorithms.js'
 import type { AuthConfig } from './config.js'
 import { acceptsSelf, type IssuerRegistry, routeToken, type TokenSources } from './issuers.js'
 import { type CompactJws, invalid, type JwsCache, parseCompact, parsePayload } from './jws.js'
@@ -193,26 +193,29 @@ function resolvedKey(deps: VerifyDeps, header: TokenHeader, cfg: KeyConfig | und
 /** Where signatures are decoded (RSA 4096: 512 bytes; longer ones get their own Buffer). */
 const signatureScratch = new Scratch(768)
 
-/** Checks a split token's signature with `key`; throws TokenInvalidError when it does not verify. */
+/**
+ * Checks a split token's signature with `key`, through what the key prepared once: an HS key's MAC
+ * (src/core/hmac.ts), an asymmetric key's signature check (`signatureCheck`). Throws
+ * TokenInvalidError when it does not verify; a key with neither verifies nothing.
+ */
 export function checkSignature(key: LoadedKey, jws: CompactJws): void {
   const { token, dot2 } = jws
-  if (familyOf(key.algorithm) === 'HS') {
-    // Compared as text, where the signature stands in the token: only the canonical spelling of the
-    // right MAC matches (see verifyHmacText).
-    const input = token.slice(0, dot2)
-    const ok = key.macText
-      ? equalInConstantTime(key.macText(input), token, dot2 + 1)
-      : verifyHmacText(key.algorithm, key.verifyKey, input, token.slice(dot2 + 1))
-    if (!ok) {
+  const mac = key.macText
+  if (mac !== undefined) {
+    // The expected MAC as base64url text, compared in constant time where the signature stands in
+    // the token: only the canonical spelling of the right MAC matches, so this is also the strict
+    // base64url check, without decoding the signature, re-encoding it or timingSafeEqual.
+    if (!equalInConstantTime(mac(token.slice(0, dot2)), token, dot2 + 1)) {
       const bytes = decodeBase64url(token.slice(dot2 + 1))
       throw invalid(!bytes || bytes.length === 0 ? 'bad signature encoding' : 'signature verification failed')
     }
-  } else {
-    const signature = decodeBase64urlIn(signatureScratch, token.slice(dot2 + 1))
-    if (!signature || signature.length === 0) throw invalid('bad signature encoding')
-    if (!verifyBytes(key.algorithm, key.verifyKey, token.slice(0, dot2), signature))
-      throw invalid('signature verification failed')
+    return
   }
+  const signature = decodeBase64urlIn(signatureScratch, token.slice(dot2 + 1))
+  if (!signature || signature.length === 0) throw invalid('bad signature encoding')
+  const verifies = key.verifySignature
+  if (verifies === undefined || !verifies(token.slice(0, dot2), signature))
+    throw invalid('signature verification failed')
 }
 
 /** {@link verifyWith} for a key that came from the resolver. */
