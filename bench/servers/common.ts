@@ -28,7 +28,7 @@ for (let i = 0; i < USERS; i++)
 /** What the bare route answers: the same shape and size as an authenticated answer. */
 export const BARE_USER: User = users.get('user-0')!
 
-export type Mode = 'bare' | 'noop' | 'latchkey' | 'peer' | 'ceiling'
+export type Mode = 'bare' | 'noop' | 'latchkey' | 'peer' | 'ceiling' | 'paired'
 /** The configuration asked for in the environment (MODE, and PEER where a framework has several). */
 export const MODE = (process.env.MODE ?? 'bare') as Mode
 /** Which peer, for frameworks with more than one (Express: express-jwt or passport-jwt). */
@@ -162,6 +162,41 @@ export function noopCheck(authorization: string | undefined): User | undefined {
 }
 
 export const userJson = (user: User | undefined) => ({ id: user?.id, email: user?.email })
+
+/**
+ * MODE=paired: one server with a route per hook (`/bare`: a hook that does nothing, `/noop`,
+ * `/ceiling`, `/latchkey`), each hook timed inside the server from its call until it lets the
+ * request go on. Requests to the routes arrive interleaved (bench/paired.ts), so whatever slows the
+ * machine meanwhile slows them alike.
+ */
+export const PAIRED_KINDS = ['bare', 'noop', 'ceiling', 'latchkey'] as const
+export type PairedKind = (typeof PAIRED_KINDS)[number]
+
+const spent: Record<PairedKind, { ms: number; n: number }> = {
+  bare: { ms: 0, n: 0 },
+  noop: { ms: 0, n: 0 },
+  ceiling: { ms: 0, n: 0 },
+  latchkey: { ms: 0, n: 0 },
+}
+
+/** Records one hook run of `kind` that started at `start` (performance.now()). */
+export function recordHook(kind: PairedKind, start: number): void {
+  const s = spent[kind]
+  s.ms += performance.now() - start
+  s.n++
+}
+
+/** The hook times since the last call, in µs per request by kind (the answer of `GET /stats`); resets them. */
+export function takeHookStats(): Record<PairedKind, { us: number; n: number }> {
+  const out = {} as Record<PairedKind, { us: number; n: number }>
+  for (const kind of PAIRED_KINDS) {
+    const s = spent[kind]
+    out[kind] = { us: s.n ? (s.ms * 1000) / s.n : Number.NaN, n: s.n }
+    s.ms = 0
+    s.n = 0
+  }
+  return out
+}
 
 export function announce(port: number): void {
   // The orchestrator reads this line to learn the port.

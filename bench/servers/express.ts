@@ -1,5 +1,5 @@
 /**
- * Express 5 benchmark server: `MODE=bare|noop|latchkey|peer|ceiling (ALG=HS256|ES256|EdDSA|RS256) node --import tsx bench/servers/express.ts`,
+ * Express 5 benchmark server: `MODE=bare|noop|latchkey|peer|ceiling|paired (ALG=HS256|ES256|EdDSA|RS256) node --import tsx bench/servers/express.ts`,
  * with PEER=express-jwt (default) or PEER=passport-jwt for MODE=peer.
  */
 import express, { type NextFunction, type Request, type Response } from 'express'
@@ -17,12 +17,30 @@ import {
   type Mode,
   makeAuth,
   noopCheck,
+  type PairedKind,
   PEER,
+  recordHook,
   SECRET,
+  takeHookStats,
   type User,
   userJson,
   users,
 } from './common.js'
+
+type Hook = (req: Request, res: Response, next: NextFunction) => void
+
+/** The hand-written hooks (ceiling, no-op) as middleware: the user on `benchUser`. */
+function checkHook(check: (authorization: string | undefined) => User | undefined): Hook {
+  return (req, res, next) => {
+    const user = check(req.headers.authorization)
+    if (!user) return void res.status(401).json({ msg: 'Unauthorized' })
+    ;(req as Request & { benchUser?: User }).benchUser = user
+    next()
+  }
+}
+
+const benchUserJson = (req: Request, res: Response) =>
+  void res.json(userJson((req as Request & { benchUser?: User }).benchUser))
 
 /** The app for one configuration, as a Node request listener. */
 export async function build(mode: Mode = MODE, peer: string = PEER): Promise<Listener> {
@@ -63,17 +81,32 @@ export async function build(mode: Mode = MODE, peer: string = PEER): Promise<Lis
       (req, res) => void res.json(userJson(req.user as User)),
     )
   } else if (mode === 'ceiling' || mode === 'noop') {
-    const check = mode === 'noop' ? noopCheck : ceilingCheck
+    app.get('/me', checkHook(mode === 'noop' ? noopCheck : ceilingCheck), benchUserJson)
+  } else if (mode === 'paired') {
+    // Each hook is timed until it calls `next` (the handler's time is not the hook's).
+    const timed =
+      (kind: PairedKind, hook: Hook): Hook =>
+      (req, res, next) => {
+        const start = performance.now()
+        hook(req, res, (err?: unknown) => {
+          recordHook(kind, start)
+          next(err)
+        })
+      }
+    const { requireAuth } = latchkey(makeAuth())
     app.get(
-      '/me',
-      (req: Request & { benchUser?: User }, res: Response, next: NextFunction) => {
-        const user = check(req.headers.authorization)
-        if (!user) return void res.status(401).json({ msg: 'Unauthorized' })
-        req.benchUser = user
-        next()
-      },
-      (req: Request & { benchUser?: User }, res: Response) => void res.json(userJson(req.benchUser)),
+      '/bare',
+      timed('bare', (_req, _res, next) => next()),
+      (_req, res) => void res.json(userJson(BARE_USER)),
     )
+    app.get('/noop', timed('noop', checkHook(noopCheck)), benchUserJson)
+    app.get('/ceiling', timed('ceiling', checkHook(ceilingCheck)), benchUserJson)
+    app.get(
+      '/latchkey',
+      timed('latchkey', requireAuth() as Hook),
+      (req, res) => void res.json(userJson(req.auth.user as User)),
+    )
+    app.get('/stats', (_req, res) => void res.json(takeHookStats()))
   } else {
     throw new Error(`unknown MODE ${mode} (PEER ${peer})`)
   }

@@ -1,4 +1,4 @@
-/** Fastify 5 benchmark server: `MODE=bare|noop|latchkey|peer|ceiling (ALG=HS256|ES256|EdDSA|RS256) node --import tsx bench/servers/fastify.ts`. */
+/** Fastify 5 benchmark server: `MODE=bare|noop|latchkey|peer|ceiling|paired (ALG=HS256|ES256|EdDSA|RS256) node --import tsx bench/servers/fastify.ts`. */
 import fastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { latchkeyPlugin } from '../../src/adapters/fastify.js'
@@ -12,11 +12,29 @@ import {
   type Mode,
   makeAuth,
   noopCheck,
+  type PairedKind,
+  recordHook,
   SECRET,
+  takeHookStats,
   type User,
   userJson,
   users,
 } from './common.js'
+
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void
+
+/** The hand-written hooks (ceiling, no-op) as onRequest callback hooks: the user on `benchUser`. */
+function checkHook(check: (authorization: string | undefined) => User | undefined): Hook {
+  return (request, reply, done) => {
+    const user = check(request.headers.authorization)
+    if (!user) return void reply.code(401).send({ msg: 'Unauthorized' })
+    ;(request as unknown as { benchUser: User }).benchUser = user
+    done()
+  }
+}
+
+const benchUserJson = async (request: FastifyRequest) =>
+  userJson((request as unknown as { benchUser: User }).benchUser)
 
 /** The app for one configuration, as a Node request listener. */
 export async function build(mode: Mode = MODE): Promise<Listener> {
@@ -47,20 +65,28 @@ export async function build(mode: Mode = MODE): Promise<Listener> {
       },
     )
   } else if (mode === 'ceiling' || mode === 'noop') {
-    const check = mode === 'noop' ? noopCheck : ceilingCheck
     app.decorateRequest('benchUser', null)
-    app.get(
-      '/me',
-      {
-        onRequest: (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-          const user = check(request.headers.authorization)
-          if (!user) return void reply.code(401).send({ msg: 'Unauthorized' })
-          ;(request as unknown as { benchUser: User }).benchUser = user
-          done()
-        },
-      },
-      async (request) => userJson((request as unknown as { benchUser: User }).benchUser),
+    app.get('/me', { onRequest: checkHook(mode === 'noop' ? noopCheck : ceilingCheck) }, benchUserJson)
+  } else if (mode === 'paired') {
+    await app.register(latchkeyPlugin, { auth: makeAuth() })
+    app.decorateRequest('benchUser', null)
+    const timed =
+      (kind: PairedKind, hook: Hook): Hook =>
+      (request, reply, done) => {
+        const start = performance.now()
+        hook(request, reply, (err?: Error) => {
+          recordHook(kind, start)
+          done(err)
+        })
+      }
+    const nothing: Hook = (_request, _reply, done) => done()
+    app.get('/bare', { onRequest: timed('bare', nothing) }, async () => userJson(BARE_USER))
+    app.get('/noop', { onRequest: timed('noop', checkHook(noopCheck)) }, benchUserJson)
+    app.get('/ceiling', { onRequest: timed('ceiling', checkHook(ceilingCheck)) }, benchUserJson)
+    app.get('/latchkey', { onRequest: timed('latchkey', app.requireAuth() as Hook) }, async (request) =>
+      userJson(request.auth.user as User),
     )
+    app.get('/stats', async () => takeHookStats())
   } else {
     throw new Error(`unknown MODE ${mode}`)
   }

@@ -1,0 +1,235 @@
+/**
+ * The guard's cost inside a busy server, paired request by request: one server per framework and
+ * algorithm (MODE=paired) with a route per hook (`/noop`, `/ceiling`, `/latchkey`), and wrk sending
+ * the three routes in turn, each with cold tokens of its own (10,000 users' tokens round-robin; the
+ * latchkey route gets tokens no other route sees, so its verified-token cache meets each token once
+ * per lap, as in the added part). Each hook is timed in the server from its call until it lets the
+ * request go on. Added cost = a hook's time − the time of a hook that does nothing (`/bare`: the
+ * timer's own cost), as the added part counts cost over the bare route; the no-op hook (read the
+ * header, set a user) is shown as the floor of any check.
+ *
+ * Why beside bench/added.ts: there, each configuration runs in its own server, seconds apart, and
+ * the machine's speed changes in between (on this shared 2-core VM, the same RSA verification costs
+ * a quarter more in one sample than in the next). Here the three hooks alternate request by request
+ * in one process, so a slow moment slows them alike. What this leaves out: work a hook causes after
+ * it returns (collecting its garbage, which here lands on whichever request triggers it, so it is
+ * shared among the three routes; the added part counts it).
+ *
+ * `node --import tsx bench/paired.ts` (PAIRED_ROUNDS, PAIRED_SECONDS, PAIRED_FRAMEWORKS, PAIRED_ALGS).
+ */
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { join } from 'node:path'
+import { type Framework, measure, startServer, stopServer } from './http.js'
+import { type Stat, stat } from './lib.js'
+import {
+  type BenchAlg,
+  benchKeys,
+  makeAuth,
+  PAIRED_KINDS,
+  type PairedKind,
+  USERS,
+} from './servers/common.js'
+
+export interface PairedOptions {
+  rounds?: number
+  seconds?: number
+  frameworks?: Framework[]
+  /** Algorithms measured on every framework (default HS256). */
+  algorithms?: BenchAlg[]
+  /** Algorithms measured on Fastify only (default ES256, EdDSA, RS256). */
+  fastifyOnlyAlgorithms?: BenchAlg[]
+  connections?: number
+  log?: (line: string) => void
+}
+
+export interface PairedRow {
+  framework: Framework
+  alg: BenchAlg
+  /** µs per request inside each hook, median over rounds. */
+  hook: Record<PairedKind, Stat>
+  /** Added µs per request over the hook that does nothing (the timer's own cost). */
+  added: { noop: Stat; ceiling: Stat; latchkey: Stat }
+  /** latchkey ÷ hand-written of the added µs, per round, then the median. */
+  ratio: Stat
+}
+
+export interface PairedResult {
+  settings: Record<string, unknown>
+  rows: PairedRow[]
+}
+
+const PEM = {
+  ES256: () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
+  EdDSA: () => generateKeyPairSync('ed25519'),
+  RS256: () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+} as const
+
+/** The wrk script: the routes in turn, each with its own round-robin of tokens, requests formatted once. */
+function writeScript(dir: string, ceilingTokens: string[], latchkeyTokens: string[]): string[] {
+  const lines: string[] = []
+  for (let i = 0; i < ceilingTokens.length; i++) {
+    // The bare and no-op hooks verify nothing; they get the ceiling's tokens (same size, same header).
+    lines.push(
+      `/bare ${ceilingTokens[i]}`,
+      `/noop ${ceilingTokens[i]}`,
+      `/ceiling ${ceilingTokens[i]}`,
+      `/latchkey ${latchkeyTokens[i]}`,
+    )
+  }
+  const requests = join(dir, 'requests.txt')
+  writeFileSync(requests, `${lines.join('\n')}\n`)
+  const script = join(dir, 'paired.lua')
+  writeFileSync(
+    script,
+    [
+      '-- The routes in turn (path and token per line), requests formatted once, in init.',
+      'local reqs, n, i = {}, 0, 0',
+      'function init(args)',
+      '  for line in io.lines(args[1]) do',
+      '    local path, token = line:match("^(%S+) (%S+)$")',
+      '    if path then',
+      '      n = n + 1',
+      '      reqs[n] = wrk.format("GET", path, { ["Host"] = wrk.host, ["Authorization"] = "Bearer " .. token })',
+      '    end',
+      '  end',
+      'end',
+      'function request()',
+      '  i = i % n + 1',
+      '  return reqs[i]',
+      'end',
+      '',
+    ].join('\n'),
+  )
+  return ['-s', script, '--', requests]
+}
+
+async function getJson(port: number, path: string, token?: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  })
+  return { status: res.status, body: await res.json() }
+}
+
+export async function runPaired(options: PairedOptions = {}): Promise<PairedResult> {
+  const rounds = options.rounds ?? 7
+  const seconds = options.seconds ?? 2
+  const connections = options.connections ?? 10
+  const frameworks = options.frameworks ?? ['fastify', 'hono', 'express']
+  const everywhere = options.algorithms ?? ['HS256']
+  const fastifyOnly = options.fastifyOnlyAlgorithms ?? ['ES256', 'EdDSA', 'RS256']
+  const log = options.log ?? (() => {})
+
+  const dir = join(os.tmpdir(), `latchkey-paired-${process.pid}`)
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const algs = [...new Set([...everywhere, ...fastifyOnly])]
+  for (const alg of algs) {
+    if (alg === 'HS256') continue
+    const { privateKey } = PEM[alg]()
+    writeFileSync(join(dir, `${alg}.pem`), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string)
+  }
+  process.env.BENCH_KEY_DIR = dir
+
+  const wrkArgs = new Map<BenchAlg, { args: string[]; token: string }>()
+  for (const alg of algs) {
+    const auth = makeAuth({ keys: benchKeys(alg) })
+    const tokens = () =>
+      Array.from({ length: USERS }, (_, i) => auth.createAccessToken(`user-${i}`, { expiresIn: '2h' }))
+    const ceilingTokens = tokens()
+    const algDir = join(dir, alg)
+    mkdirSync(algDir)
+    wrkArgs.set(alg, { args: writeScript(algDir, ceilingTokens, tokens()), token: ceilingTokens[0]! })
+  }
+
+  const groups: { framework: Framework; alg: BenchAlg }[] = []
+  for (const framework of frameworks) {
+    for (const alg of everywhere) groups.push({ framework, alg })
+    if (framework === 'fastify') for (const alg of fastifyOnly) groups.push({ framework, alg })
+  }
+  const rows: PairedRow[] = []
+  try {
+    for (const { framework, alg } of groups) {
+      const server = await startServer({
+        framework,
+        name: `${alg} paired`,
+        env: { MODE: 'paired', ALG: alg, BENCH_KEY_DIR: dir },
+      })
+      try {
+        const { args, token } = wrkArgs.get(alg)!
+        // Before timing: each verifying route lets a valid token through and refuses a forged one.
+        const forged = `${token.slice(0, -4)}${token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`
+        for (const kind of ['ceiling', 'latchkey'] as const) {
+          if ((await getJson(server.port, `/${kind}`, token)).status !== 200)
+            throw new Error(`${framework} ${alg} /${kind}: a valid token was refused`)
+          if ((await getJson(server.port, `/${kind}`, forged)).status !== 401)
+            throw new Error(`${framework} ${alg} /${kind}: a forged token was let through`)
+        }
+        await measure(server, 1, connections, args) // warm-up
+        const samples: Record<PairedKind, number[]> = { bare: [], noop: [], ceiling: [], latchkey: [] }
+        for (let r = 0; r < rounds; r++) {
+          await getJson(server.port, '/stats') // resets the hook timers
+          const sample = await measure(server, seconds, connections, args)
+          if (sample.errors > 0) throw new Error(`${framework} ${alg}: ${sample.errors} errors`)
+          const hooks = (await getJson(server.port, '/stats')).body as Record<PairedKind, { us: number }>
+          for (const kind of PAIRED_KINDS) samples[kind].push(hooks[kind].us)
+          log(
+            `  round ${r + 1}/${rounds} ${framework.padEnd(8)} ${alg.padEnd(6)} hook µs: ${PAIRED_KINDS.map((k) => `${k} ${hooks[k].us.toFixed(2)}`).join(', ')}`,
+          )
+        }
+        const added = (kind: PairedKind) => samples[kind].map((v, i) => v - samples.bare[i]!)
+        const ceiling = added('ceiling')
+        const latchkey = added('latchkey')
+        rows.push({
+          framework,
+          alg,
+          hook: {
+            bare: stat(samples.bare),
+            noop: stat(samples.noop),
+            ceiling: stat(samples.ceiling),
+            latchkey: stat(samples.latchkey),
+          },
+          added: { noop: stat(added('noop')), ceiling: stat(ceiling), latchkey: stat(latchkey) },
+          ratio: stat(latchkey.map((v, i) => v / ceiling[i]!)),
+        })
+      } finally {
+        await stopServer(server)
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return { settings: { rounds, seconds, connections, frameworks, everywhere, fastifyOnly }, rows }
+}
+
+export function pairedTable(result: PairedResult): string {
+  const us = (s: Stat) => `${s.median.toFixed(2)} (±${Math.round(s.spread * 100)}%)`
+  const lines = [
+    '| framework | alg | added µs per request: no-op hook | hand-written check | latchkey | latchkey ÷ hand-written (median, range) |',
+    '|---|---|---|---|---|---|',
+  ]
+  for (const r of result.rows) {
+    lines.push(
+      `| ${r.framework} | ${r.alg} | ${us(r.added.noop)} | ${us(r.added.ceiling)} | ${us(r.added.latchkey)} | **${r.ratio.median.toFixed(2)}×** (${r.ratio.min.toFixed(2)}–${r.ratio.max.toFixed(2)}) |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const list = <T extends string>(name: string): T[] | undefined =>
+    process.env[name]
+      ?.split(',')
+      .map((s) => s.trim() as T)
+      .filter((s) => s !== '')
+  const result = await runPaired({
+    rounds: Number(process.env.PAIRED_ROUNDS ?? 7),
+    seconds: Number(process.env.PAIRED_SECONDS ?? 2),
+    ...(list<Framework>('PAIRED_FRAMEWORKS') ? { frameworks: list<Framework>('PAIRED_FRAMEWORKS')! } : {}),
+    ...(list<BenchAlg>('PAIRED_ALGS') ? { fastifyOnlyAlgorithms: list<BenchAlg>('PAIRED_ALGS')! } : {}),
+    ...(list<BenchAlg>('PAIRED_EVERYWHERE') ? { algorithms: list<BenchAlg>('PAIRED_EVERYWHERE')! } : {}),
+    log: (line) => console.error(line),
+  })
+  console.log(pairedTable(result))
+}
