@@ -23,14 +23,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { type Framework, measure, startServer, stopServer } from './http.js'
 import { type Stat, stat } from './lib.js'
-import {
-  type BenchAlg,
-  benchKeys,
-  makeAuth,
-  PAIRED_KINDS,
-  type PairedKind,
-  USERS,
-} from './servers/common.js'
+import { type BenchAlg, benchKeys, makeAuth, PAIRED_KINDS, type PairedKind, USERS } from './servers/common.js'
 
 export interface PairedOptions {
   rounds?: number
@@ -105,7 +98,11 @@ function writeScript(dir: string, ceilingTokens: string[], latchkeyTokens: strin
   return ['-s', script, '--', requests]
 }
 
-async function getJson(port: number, path: string, token?: string): Promise<{ status: number; body: unknown }> {
+async function getJson(
+  port: number,
+  path: string,
+  token?: string,
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
   })

@@ -5,8 +5,9 @@
  *
  * Knobs (environment):
  * - BENCH_QUICK=1: a short run to check that everything works (about 1.5 minutes; rough numbers).
- * - BENCH_ONLY=micro,guard,http,added,login,revocation,issuers: run only these parts.
+ * - BENCH_ONLY=micro,guard,http,added,paired,login,revocation,issuers: run only these parts.
  * - BENCH_ADDED_ROUNDS, BENCH_ADDED_SECONDS: the added-cost part (bench/added.ts).
+ * - BENCH_PAIRED_ROUNDS, BENCH_PAIRED_SECONDS: the hooks timed in one server, paired (bench/paired.ts).
  * - BENCH_MICRO_ROUNDS, BENCH_MICRO_MS: micro rounds and milliseconds per round.
  * - BENCH_GUARD_ROUNDS, BENCH_GUARD_MS: the same for the in-process guard comparison.
  * - BENCH_HTTP_ROUNDS, BENCH_HTTP_SECONDS, BENCH_HTTP_WARMUP: HTTP rounds, wrk seconds, warm-up seconds.
@@ -24,6 +25,7 @@ import { httpIssuersTable, inProcessTable, runIssuers } from './issuers.js'
 import { machine, type Stat, writeJson } from './lib.js'
 import { loginTable, runLogin } from './login.js'
 import { microTable, runMicro } from './micro.js'
+import { type PairedResult, pairedTable, runPaired } from './paired.js'
 
 const quick = process.env.BENCH_QUICK === '1'
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
@@ -40,6 +42,7 @@ const settings = {
     warmupSeconds: num('BENCH_HTTP_WARMUP', 1, 1),
   },
   added: { rounds: num('BENCH_ADDED_ROUNDS', 9, 1), seconds: num('BENCH_ADDED_SECONDS', 2, 1) },
+  paired: { rounds: num('BENCH_PAIRED_ROUNDS', 7, 1), seconds: num('BENCH_PAIRED_SECONDS', 2, 1) },
   login: { seconds: num('BENCH_LOGIN_SECONDS', 3, 1) },
   revocation: {
     rounds: num('BENCH_REVOCATION_ROUNDS', 7, 3),
@@ -111,6 +114,7 @@ function targets(results: {
   guard?: Awaited<ReturnType<typeof runGuard>>
   http?: HttpResult
   added?: AddedResult
+  paired?: PairedResult
   login?: Record<string, unknown>
 }): Target[] {
   const rows: Target[] = []
@@ -213,6 +217,14 @@ function targets(results: {
       pass: row.ratio.cpu.median <= bound,
     })
   }
+  for (const row of results.paired?.rows ?? []) {
+    const bound = row.alg === 'HS256' ? 0.75 : 1.0
+    rows.push({
+      target: `HTTP cold ${row.framework} ${row.alg}, hooks paired in one server: ≤ ${bound.toFixed(2)}× the hand-written check`,
+      measured: `${r2(row.ratio.median)}× (+${row.added.latchkey.median.toFixed(1)} vs +${row.added.ceiling.median.toFixed(1)} µs; rounds ${r2(row.ratio.min)}–${r2(row.ratio.max)})`,
+      pass: row.ratio.median <= bound,
+    })
+  }
   const storm = (results.login?.storm as { name: string; eventLoop: { p99Ms: number } }[] | undefined)?.find(
     (p) => p.name.includes('PasswordHasher'),
   )
@@ -246,6 +258,7 @@ const out: {
   guard?: Awaited<ReturnType<typeof runGuard>>
   http?: HttpResult
   added?: AddedResult
+  paired?: PairedResult
   login?: Record<string, unknown>
   revocation?: Record<string, unknown>
   issuers?: Awaited<ReturnType<typeof runIssuers>>
@@ -266,6 +279,7 @@ if (wants('micro')) out.micro = await timed('micro', () => runMicro(settings.mic
 if (wants('guard')) out.guard = await timed('guard', () => runGuard(settings.guard))
 if (wants('http')) out.http = await timed('http', () => runHttp({ ...settings.http, log }))
 if (wants('added')) out.added = await timed('added', () => runAdded({ ...settings.added, log }))
+if (wants('paired')) out.paired = await timed('paired', () => runPaired({ ...settings.paired, log }))
 if (wants('login')) out.login = await timed('login', () => runLogin({ ...settings.login, log }))
 if (wants('revocation')) {
   if (existsSync(new URL('./revocation.ts', import.meta.url))) {
@@ -297,6 +311,11 @@ if (out.added)
   sections.push(
     `## What the guard adds per request over HTTP, cold tokens (wrk -t1 -c10 -d${settings.added.seconds}s, ${settings.added.rounds} interleaved rounds)`,
     addedTable(out.added),
+  )
+if (out.paired)
+  sections.push(
+    `## The same, with the hooks paired request by request in one server (wrk -t1 -c10 -d${settings.paired.seconds}s, ${settings.paired.rounds} rounds)`,
+    pairedTable(out.paired),
   )
 if (out.login) sections.push('## Login', loginTable(out.login))
 if (out.revocation) {

@@ -69,8 +69,10 @@ export async function build(mode: Mode = MODE): Promise<Listener> {
     )
     app.get('/noop', timed('noop', checkHook(noopCheck)), benchUserJson)
     app.get('/ceiling', timed('ceiling', checkHook(ceilingCheck)), benchUserJson)
-    app.get('/latchkey', timed('latchkey', requireAuth(makeAuth()) as unknown as MiddlewareHandler<Env>), (c) =>
-      c.json(userJson(c.get('auth').user)),
+    app.get(
+      '/latchkey',
+      timed('latchkey', requireAuth(makeAuth()) as unknown as MiddlewareHandler<Env>),
+      (c) => c.json(userJson(c.get('auth').user)),
     )
     app.get('/stats', (c) => c.json(takeHookStats()))
   } else {
