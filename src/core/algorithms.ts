@@ -230,8 +230,8 @@ const refuseAll: SignatureCheck = () => false
 /**
  * The signature check of a key bound to `alg`, prepared once: with Node's crypto, the family's
  * encoding rules applied (ES signatures must be exactly r || s; an all-zero one never verifies).
- * Refuses everything for an HS algorithm, which has no public key (HMACs go through
- * {@link verifyHmacText} or the key's prepared MAC).
+ * Refuses everything for an HS algorithm, which has no public key (an HS key's MAC is prepared in
+ * hmac.ts and compared in `checkSignature`).
  */
 export function signatureCheck(alg: Algorithm, key: KeyObject): SignatureCheck {
   const fam = familyOf(alg)
