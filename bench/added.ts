@@ -14,8 +14,7 @@
  * `node --import tsx bench/added.ts` (ADDED_ROUNDS, ADDED_SECONDS, ADDED_FRAMEWORKS, ADDED_EVERYWHERE: the
  * algorithms on every framework, ADDED_ALGS: those on Fastify only).
  */
-import { generateKeyPairSync } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import {
@@ -28,8 +27,8 @@ import {
   stopServer,
   writeTokenFiles,
 } from './http.js'
-import { fmt, type Stat, stat } from './lib.js'
-import { type BenchAlg, benchKeys, makeAuth } from './servers/common.js'
+import { envList, fmt, type Stat, stat } from './lib.js'
+import { type BenchAlg, benchKeys, makeAuth, writeBenchKeys } from './servers/common.js'
 
 type Mode = 'bare' | 'noop' | 'ceiling' | 'latchkey'
 
@@ -65,18 +64,21 @@ export interface AddedResult {
   rows: AddedRow[]
 }
 
-const PEM_OPTIONS = {
-  ES256: () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
-  EdDSA: () => generateKeyPairSync('ed25519'),
-  RS256: () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
-} as const
-
-function writeKeys(dir: string, algs: BenchAlg[]): void {
-  for (const alg of algs) {
-    if (alg === 'HS256') continue
-    const { privateKey } = PEM_OPTIONS[alg]()
-    writeFileSync(join(dir, `${alg}.pem`), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string)
+/**
+ * The (framework, algorithm) pairs a run measures: `everywhere` on every framework, `fastifyOnly` on
+ * Fastify only, in that order.
+ */
+export function benchGroups(
+  frameworks: readonly Framework[],
+  everywhere: readonly BenchAlg[],
+  fastifyOnly: readonly BenchAlg[],
+): { framework: Framework; alg: BenchAlg }[] {
+  const groups: { framework: Framework; alg: BenchAlg }[] = []
+  for (const framework of frameworks) {
+    for (const alg of everywhere) groups.push({ framework, alg })
+    if (framework === 'fastify') for (const alg of fastifyOnly) groups.push({ framework, alg })
   }
+  return groups
 }
 
 export async function runAdded(options: AddedOptions = {}): Promise<AddedResult> {
@@ -92,7 +94,7 @@ export async function runAdded(options: AddedOptions = {}): Promise<AddedResult>
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   const algs = [...new Set([...everywhere, ...fastifyOnly])]
-  writeKeys(dir, algs)
+  writeBenchKeys(dir, algs)
   process.env.BENCH_KEY_DIR = dir
 
   // Token files per algorithm, and the wrk arguments of the cold mix.
@@ -101,7 +103,7 @@ export async function runAdded(options: AddedOptions = {}): Promise<AddedResult>
     const algDir = join(dir, alg)
     mkdirSync(algDir)
     const files = writeTokenFiles(algDir, makeAuth({ keys: benchKeys(alg) }))
-    cold.set(alg, { hot: files.hot, args: ['-s', files.script, '--', files.tokenFile] })
+    cold.set(alg, { hot: files.hot, args: ['-s', files.script, '--', files.requestFile] })
   }
 
   interface Cell {
@@ -111,11 +113,7 @@ export async function runAdded(options: AddedOptions = {}): Promise<AddedResult>
     server: Server
   }
   const cells: Cell[] = []
-  const groups: { framework: Framework; alg: BenchAlg }[] = []
-  for (const framework of frameworks) {
-    for (const alg of everywhere) groups.push({ framework, alg })
-    if (framework === 'fastify') for (const alg of fastifyOnly) groups.push({ framework, alg })
-  }
+  const groups = benchGroups(frameworks, everywhere, fastifyOnly)
   const samples = new Map<Cell, Sample[]>()
   try {
     for (const { framework, alg } of groups) {
@@ -201,19 +199,27 @@ export function addedTable(result: AddedResult): string {
   return lines.join('\n')
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const list = <T extends string>(name: string): T[] | undefined =>
-    process.env[name]
-      ?.split(',')
-      .map((s) => s.trim() as T)
-      .filter((s) => s !== '')
-  const result = await runAdded({
-    rounds: Number(process.env.ADDED_ROUNDS ?? 5),
-    seconds: Number(process.env.ADDED_SECONDS ?? 2),
-    ...(list<Framework>('ADDED_FRAMEWORKS') ? { frameworks: list<Framework>('ADDED_FRAMEWORKS')! } : {}),
-    ...(list<BenchAlg>('ADDED_ALGS') ? { fastifyOnlyAlgorithms: list<BenchAlg>('ADDED_ALGS')! } : {}),
-    ...(list<BenchAlg>('ADDED_EVERYWHERE') ? { algorithms: list<BenchAlg>('ADDED_EVERYWHERE')! } : {}),
+/**
+ * A run's settings from `<PREFIX>_ROUNDS`, `_SECONDS`, `_FRAMEWORKS`, `_ALGS` (on Fastify only) and
+ * `_EVERYWHERE` (on every framework), for running the added or paired part alone.
+ */
+export function runOptionsFromEnv(
+  prefix: string,
+  defaultRounds: number,
+): Pick<AddedOptions, 'rounds' | 'seconds' | 'frameworks' | 'algorithms' | 'fastifyOnlyAlgorithms' | 'log'> {
+  const frameworks = envList<Framework>(`${prefix}_FRAMEWORKS`)
+  const fastifyOnly = envList<BenchAlg>(`${prefix}_ALGS`)
+  const everywhere = envList<BenchAlg>(`${prefix}_EVERYWHERE`)
+  return {
+    rounds: Number(process.env[`${prefix}_ROUNDS`] ?? defaultRounds),
+    seconds: Number(process.env[`${prefix}_SECONDS`] ?? 2),
+    ...(frameworks ? { frameworks } : {}),
+    ...(fastifyOnly ? { fastifyOnlyAlgorithms: fastifyOnly } : {}),
+    ...(everywhere ? { algorithms: everywhere } : {}),
     log: (line) => console.error(line),
-  })
-  console.log(addedTable(result))
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(addedTable(await runAdded(runOptionsFromEnv('ADDED', 5))))
 }

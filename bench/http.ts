@@ -227,28 +227,46 @@ function wrk(port: number, seconds: number, connections: number, extra: string[]
 export function writeTokenFiles(
   dir: string,
   auth: { createAccessToken: (sub: string, options: { expiresIn: string }) => string } = makeAuth(),
-): { hot: string; tokenFile: string; script: string } {
+): { hot: string; requestFile: string; script: string } {
   const tokens = Array.from({ length: USERS }, (_, i) =>
     auth.createAccessToken(`user-${i}`, { expiresIn: '2h' }),
   )
   return { hot: tokens[0]!, ...writeColdMix(dir, tokens) }
 }
 
-/** `tokens` one per line in `dir`, and a wrk script that sends them as Bearer tokens round-robin. */
-export function writeColdMix(dir: string, tokens: readonly string[]): { tokenFile: string; script: string } {
-  const tokenFile = join(dir, 'tokens.txt')
-  writeFileSync(tokenFile, `${tokens.join('\n')}\n`)
-  const script = join(dir, 'cold.lua')
+/** `tokens` as requests to `GET /me` (see {@link writeRequestMix}). */
+export function writeColdMix(
+  dir: string,
+  tokens: readonly string[],
+): { requestFile: string; script: string } {
+  return writeRequestMix(
+    dir,
+    tokens.map((token) => ({ path: '/me', token })),
+  )
+}
+
+/**
+ * `requests` (a path and a Bearer token each) one per line in `dir`, and a wrk script that sends them
+ * in that order, round-robin; the requests are formatted once, in the script's init.
+ */
+export function writeRequestMix(
+  dir: string,
+  requests: readonly { path: string; token: string }[],
+): { requestFile: string; script: string } {
+  const requestFile = join(dir, 'requests.txt')
+  writeFileSync(requestFile, `${requests.map((r) => `${r.path} ${r.token}`).join('\n')}\n`)
+  const script = join(dir, 'mix.lua')
   writeFileSync(
     script,
     [
-      '-- Round-robin over the tokens of the file; requests are formatted once, in init.',
+      '-- Round-robin over the requests of the file (path and token per line), formatted once, in init.',
       'local reqs, n, i = {}, 0, 0',
       'function init(args)',
       '  for line in io.lines(args[1]) do',
-      '    if #line > 0 then',
+      '    local path, token = line:match("^(%S+) (%S+)$")',
+      '    if path then',
       '      n = n + 1',
-      '      reqs[n] = wrk.format("GET", "/me", { ["Host"] = wrk.host, ["Authorization"] = "Bearer " .. line })',
+      '      reqs[n] = wrk.format("GET", path, { ["Host"] = wrk.host, ["Authorization"] = "Bearer " .. token })',
       '    end',
       '  end',
       'end',
@@ -259,7 +277,7 @@ export function writeColdMix(dir: string, tokens: readonly string[]): { tokenFil
       '',
     ].join('\n'),
   )
-  return { tokenFile, script }
+  return { requestFile, script }
 }
 
 /**
@@ -305,7 +323,7 @@ export async function runHttp(options: HttpOptions = {}): Promise<HttpResult> {
   const files = writeTokenFiles(dir)
   const wrkArgs: Record<Mix, string[]> = {
     hot: ['-H', `Authorization: Bearer ${files.hot}`],
-    cold: ['-s', files.script, '--', files.tokenFile],
+    cold: ['-s', files.script, '--', files.requestFile],
   }
 
   const servers: Server[] = []

@@ -261,8 +261,8 @@ export async function runHttpIssuers(
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   const tokens = tokensFor(key, issuer, TOKENS)
-  const { tokenFile, script } = writeColdMix(dir, tokens)
-  const args = { hot: ['-H', `Authorization: Bearer ${tokens[0]}`], cold: ['-s', script, '--', tokenFile] }
+  const { requestFile, script } = writeColdMix(dir, tokens)
+  const args = { hot: ['-H', `Authorization: Bearer ${tokens[0]}`], cold: ['-s', script, '--', requestFile] }
   const env = {
     ISSUER: issuer,
     JWKS_URI: jwksUri,

@@ -68,5 +68,13 @@ export function writeJson(path: string, data: unknown): void {
   writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`)
 }
 
+/** A comma-separated list from the environment variable `name` (blanks dropped), or undefined when unset. */
+export function envList<T extends string>(name: string): T[] | undefined {
+  return process.env[name]
+    ?.split(',')
+    .map((s) => s.trim() as T)
+    .filter((s) => s !== '')
+}
+
 export const fmt = (n: number): string => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2))
 export const pct = (n: number): string => `${Math.round(n * 100)}%`

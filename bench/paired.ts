@@ -17,13 +17,21 @@
  *
  * `node --import tsx bench/paired.ts` (PAIRED_ROUNDS, PAIRED_SECONDS, PAIRED_FRAMEWORKS, PAIRED_ALGS).
  */
-import { generateKeyPairSync } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { type Framework, measure, startServer, stopServer } from './http.js'
+import { benchGroups, runOptionsFromEnv } from './added.js'
+import { type Framework, measure, startServer, stopServer, writeRequestMix } from './http.js'
 import { type Stat, stat } from './lib.js'
-import { type BenchAlg, benchKeys, makeAuth, PAIRED_KINDS, type PairedKind, USERS } from './servers/common.js'
+import {
+  type BenchAlg,
+  benchKeys,
+  makeAuth,
+  PAIRED_KINDS,
+  type PairedKind,
+  USERS,
+  writeBenchKeys,
+} from './servers/common.js'
 
 export interface PairedOptions {
   rounds?: number
@@ -53,49 +61,20 @@ export interface PairedResult {
   rows: PairedRow[]
 }
 
-const PEM = {
-  ES256: () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
-  EdDSA: () => generateKeyPairSync('ed25519'),
-  RS256: () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
-} as const
-
-/** The wrk script: the routes in turn, each with its own round-robin of tokens, requests formatted once. */
-function writeScript(dir: string, ceilingTokens: string[], latchkeyTokens: string[]): string[] {
-  const lines: string[] = []
-  for (let i = 0; i < ceilingTokens.length; i++) {
-    // The bare and no-op hooks verify nothing; they get the ceiling's tokens (same size, same header).
-    lines.push(
-      `/bare ${ceilingTokens[i]}`,
-      `/noop ${ceilingTokens[i]}`,
-      `/ceiling ${ceilingTokens[i]}`,
-      `/latchkey ${latchkeyTokens[i]}`,
-    )
-  }
-  const requests = join(dir, 'requests.txt')
-  writeFileSync(requests, `${lines.join('\n')}\n`)
-  const script = join(dir, 'paired.lua')
-  writeFileSync(
-    script,
-    [
-      '-- The routes in turn (path and token per line), requests formatted once, in init.',
-      'local reqs, n, i = {}, 0, 0',
-      'function init(args)',
-      '  for line in io.lines(args[1]) do',
-      '    local path, token = line:match("^(%S+) (%S+)$")',
-      '    if path then',
-      '      n = n + 1',
-      '      reqs[n] = wrk.format("GET", path, { ["Host"] = wrk.host, ["Authorization"] = "Bearer " .. token })',
-      '    end',
-      '  end',
-      'end',
-      'function request()',
-      '  i = i % n + 1',
-      '  return reqs[i]',
-      'end',
-      '',
-    ].join('\n'),
-  )
-  return ['-s', script, '--', requests]
+/**
+ * The requests of a run: the routes in turn, each with a round-robin of its own tokens (the bare and
+ * no-op hooks verify nothing: they get the hand-written check's tokens, same size, same header).
+ */
+function pairedRequests(
+  ceilingTokens: string[],
+  latchkeyTokens: string[],
+): { path: string; token: string }[] {
+  return ceilingTokens.flatMap((token, i) => [
+    { path: '/bare', token },
+    { path: '/noop', token },
+    { path: '/ceiling', token },
+    { path: '/latchkey', token: latchkeyTokens[i]! },
+  ])
 }
 
 async function getJson(
@@ -122,11 +101,7 @@ export async function runPaired(options: PairedOptions = {}): Promise<PairedResu
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   const algs = [...new Set([...everywhere, ...fastifyOnly])]
-  for (const alg of algs) {
-    if (alg === 'HS256') continue
-    const { privateKey } = PEM[alg]()
-    writeFileSync(join(dir, `${alg}.pem`), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string)
-  }
+  writeBenchKeys(dir, algs)
   process.env.BENCH_KEY_DIR = dir
 
   const wrkArgs = new Map<BenchAlg, { args: string[]; token: string }>()
@@ -137,14 +112,11 @@ export async function runPaired(options: PairedOptions = {}): Promise<PairedResu
     const ceilingTokens = tokens()
     const algDir = join(dir, alg)
     mkdirSync(algDir)
-    wrkArgs.set(alg, { args: writeScript(algDir, ceilingTokens, tokens()), token: ceilingTokens[0]! })
+    const { requestFile, script } = writeRequestMix(algDir, pairedRequests(ceilingTokens, tokens()))
+    wrkArgs.set(alg, { args: ['-s', script, '--', requestFile], token: ceilingTokens[0]! })
   }
 
-  const groups: { framework: Framework; alg: BenchAlg }[] = []
-  for (const framework of frameworks) {
-    for (const alg of everywhere) groups.push({ framework, alg })
-    if (framework === 'fastify') for (const alg of fastifyOnly) groups.push({ framework, alg })
-  }
+  const groups = benchGroups(frameworks, everywhere, fastifyOnly)
   const rows: PairedRow[] = []
   try {
     for (const { framework, alg } of groups) {
@@ -215,18 +187,5 @@ export function pairedTable(result: PairedResult): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const list = <T extends string>(name: string): T[] | undefined =>
-    process.env[name]
-      ?.split(',')
-      .map((s) => s.trim() as T)
-      .filter((s) => s !== '')
-  const result = await runPaired({
-    rounds: Number(process.env.PAIRED_ROUNDS ?? 7),
-    seconds: Number(process.env.PAIRED_SECONDS ?? 2),
-    ...(list<Framework>('PAIRED_FRAMEWORKS') ? { frameworks: list<Framework>('PAIRED_FRAMEWORKS')! } : {}),
-    ...(list<BenchAlg>('PAIRED_ALGS') ? { fastifyOnlyAlgorithms: list<BenchAlg>('PAIRED_ALGS')! } : {}),
-    ...(list<BenchAlg>('PAIRED_EVERYWHERE') ? { algorithms: list<BenchAlg>('PAIRED_EVERYWHERE')! } : {}),
-    log: (line) => console.error(line),
-  })
-  console.log(pairedTable(result))
+  console.log(pairedTable(await runPaired(runOptionsFromEnv('PAIRED', 7))))
 }

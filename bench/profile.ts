@@ -14,11 +14,11 @@
  * `MIX=cold ONLY='latchkey check' node --cpu-prof --cpu-prof-dir=/tmp/guard --import tsx bench/guard.ts`.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { parseWrk } from './http.js'
+import { parseWrk, writeColdMix } from './http.js'
 import { makeAuth, USERS } from './servers/common.js'
 
 interface ProfileNode {
@@ -124,11 +124,7 @@ if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === '--su
   const tokens = Array.from({ length: USERS }, (_, i) =>
     auth.createAccessToken(`user-${i}`, { expiresIn: '1h' }),
   )
-  writeFileSync(join(tmp, 'tokens.txt'), `${tokens.join('\n')}\n`)
-  writeFileSync(
-    join(tmp, 'cold.lua'),
-    'local reqs, n, i = {}, 0, 0\nfunction init(args)\n  for line in io.lines(args[1]) do\n    if #line > 0 then n = n + 1; reqs[n] = wrk.format("GET", "/me", { ["Host"] = wrk.host, ["Authorization"] = "Bearer " .. line }) end\n  end\nend\nfunction request() i = i % n + 1; return reqs[i] end\n',
-  )
+  const cold = writeColdMix(tmp, tokens)
   const server = spawn(
     process.execPath,
     ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', `bench/servers/${framework}.ts`],
@@ -142,7 +138,7 @@ if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === '--su
   })
   const load =
     mix === 'cold'
-      ? ['-s', join(tmp, 'cold.lua'), `http://127.0.0.1:${port}/me`, '--', join(tmp, 'tokens.txt')]
+      ? ['-s', cold.script, `http://127.0.0.1:${port}/me`, '--', cold.requestFile]
       : ['-H', `Authorization: Bearer ${tokens[0]}`, `http://127.0.0.1:${port}/me`]
   await run('wrk', ['-t1', '-c10', '-d2s', ...load])
   const from = Number(process.hrtime.bigint() / 1000n)

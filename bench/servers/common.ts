@@ -7,11 +7,12 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  generateKeyPairSync,
   type KeyObject,
   timingSafeEqual,
   verify,
 } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -60,6 +61,21 @@ export function privateKeyPem(alg: BenchAlg): string {
   const dir = process.env.BENCH_KEY_DIR
   if (!dir) throw new Error(`ALG=${alg} needs BENCH_KEY_DIR (the orchestrator writes the keys there)`)
   return readFileSync(join(dir, `${alg}.pem`), 'utf8')
+}
+
+const NEW_KEY_PAIR = {
+  ES256: () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
+  EdDSA: () => generateKeyPairSync('ed25519'),
+  RS256: () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+} as const
+
+/** The orchestrator's side: a new private key PEM per asymmetric algorithm in `dir` (BENCH_KEY_DIR of the servers). */
+export function writeBenchKeys(dir: string, algs: readonly BenchAlg[]): void {
+  for (const alg of algs) {
+    if (alg === 'HS256') continue
+    const { privateKey } = NEW_KEY_PAIR[alg]()
+    writeFileSync(join(dir, `${alg}.pem`), privateKey.export({ format: 'pem', type: 'pkcs8' }) as string)
+  }
 }
 
 /** latchkey's key configuration for an algorithm. */
@@ -184,6 +200,23 @@ export function recordHook(kind: PairedKind, start: number): void {
   const s = spent[kind]
   s.ms += performance.now() - start
   s.n++
+}
+
+/**
+ * A callback hook (Fastify's `onRequest`, Express middleware: request, response, then a callback to
+ * go on) timed as `kind` until it calls back; the time after, the handler's, is not the hook's.
+ */
+export function timedCallbackHook<Req, Res, Err>(
+  kind: PairedKind,
+  hook: (request: Req, response: Res, done: (err?: Err) => void) => void,
+): (request: Req, response: Res, done: (err?: Err) => void) => void {
+  return (request, response, done) => {
+    const start = performance.now()
+    hook(request, response, (err) => {
+      recordHook(kind, start)
+      done(err)
+    })
+  }
 }
 
 /** The hook times since the last call, in µs per request by kind (the answer of `GET /stats`); resets them. */

@@ -19,9 +19,9 @@ import {
   noopCheck,
   type PairedKind,
   PEER,
-  recordHook,
   SECRET,
   takeHookStats,
+  timedCallbackHook,
   type User,
   userJson,
   users,
@@ -83,16 +83,8 @@ export async function build(mode: Mode = MODE, peer: string = PEER): Promise<Lis
   } else if (mode === 'ceiling' || mode === 'noop') {
     app.get('/me', checkHook(mode === 'noop' ? noopCheck : ceilingCheck), benchUserJson)
   } else if (mode === 'paired') {
-    // Each hook is timed until it calls `next` (the handler's time is not the hook's).
-    const timed =
-      (kind: PairedKind, hook: Hook): Hook =>
-      (req, res, next) => {
-        const start = performance.now()
-        hook(req, res, (err?: unknown) => {
-          recordHook(kind, start)
-          next(err)
-        })
-      }
+    const timed = (kind: PairedKind, hook: Hook): Hook =>
+      timedCallbackHook<Request, Response, unknown>(kind, hook)
     const { requireAuth } = latchkey(makeAuth())
     app.get(
       '/bare',

@@ -13,9 +13,9 @@ import {
   makeAuth,
   noopCheck,
   type PairedKind,
-  recordHook,
   SECRET,
   takeHookStats,
+  timedCallbackHook,
   type User,
   userJson,
   users,
@@ -70,15 +70,7 @@ export async function build(mode: Mode = MODE): Promise<Listener> {
   } else if (mode === 'paired') {
     await app.register(latchkeyPlugin, { auth: makeAuth() })
     app.decorateRequest('benchUser', null)
-    const timed =
-      (kind: PairedKind, hook: Hook): Hook =>
-      (request, reply, done) => {
-        const start = performance.now()
-        hook(request, reply, (err?: Error) => {
-          recordHook(kind, start)
-          done(err)
-        })
-      }
+    const timed = (kind: PairedKind, hook: Hook): Hook => timedCallbackHook(kind, hook)
     const nothing: Hook = (_request, _reply, done) => done()
     app.get('/bare', { onRequest: timed('bare', nothing) }, async () => userJson(BARE_USER))
     app.get('/noop', { onRequest: timed('noop', checkHook(noopCheck)) }, benchUserJson)
