@@ -148,7 +148,7 @@ describe('compact parsing', () => {
     parseCompact(a, token)
     expect(a.headers.size).toBe(1)
     expect(b.headers.size).toBe(0)
-    expect(b.lastHeader).toBeUndefined()
+    expect(b.last).toBeUndefined()
   })
 
   it('refuses anything but three segments and an allowed algorithm', () => {
