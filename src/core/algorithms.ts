@@ -1,5 +1,6 @@
 import { constants, createHmac, type JsonWebKey, type KeyObject, sign, verify } from 'node:crypto'
 import { Scratch } from '../internal/scratch.js'
+import { canRecoverPkcs1, pkcs1Verifier } from './rsa-pkcs1.js'
 
 /** The JWS algorithms latchkey signs and verifies. `none` is not one of them and never will be. */
 export type Algorithm =
@@ -230,6 +231,8 @@ const refuseAll: SignatureCheck = () => false
 /**
  * The signature check of a key bound to `alg`, prepared once: with Node's crypto, the family's
  * encoding rules applied (ES signatures must be exactly r || s; an all-zero one never verifies).
+ * RS keys on Node recover and compare the encoded message instead of `crypto.verify`'s per-call
+ * set-up (src/core/rsa-pkcs1.ts).
  * Refuses everything for an HS algorithm, which has no public key (an HS key's MAC is prepared in
  * hmac.ts and compared in `checkSignature`).
  */
@@ -244,7 +247,11 @@ export function signatureCheck(alg: Algorithm, key: KeyObject): SignatureCheck {
       signature.length === length && verifies(hash, signingInput(input), key, derSignature(signature, half))
   }
   if (fam === 'EdDSA') return (input, signature) => verifies(null, signingInput(input), key, signature)
-  const hash = hashOf(alg)
+  const hash = hashOf(alg)!
+  if (fam === 'RS' && canRecoverPkcs1(key)) {
+    const check = pkcs1Verifier(hash, key)
+    return (input, signature) => check(signingInput(input), signature)
+  }
   const keyArg = fam === 'PS' ? pssOptions(key) : key
   return (input, signature) => verifies(hash, signingInput(input), keyArg, signature)
 }
