@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: micro, guard, HTTP, login and revocation benchmarks in one run (about 5 minutes), then
  * bench/results/latest.json (machine, versions, settings, every result) and the tables on stdout
- * (also written to bench/results/latest.md).
+ * (also written to bench/results/latest.md). A partial or quick run writes bench/results/partial.*
+ * instead.
  *
  * Knobs (environment):
  * - BENCH_QUICK=1: a short run to check that everything works (about 1.5 minutes; rough numbers).
@@ -30,6 +31,9 @@ import { type PairedResult, pairedTable, runPaired } from './paired.js'
 const quick = process.env.BENCH_QUICK === '1'
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const wants = (part: string) => !only || only.includes(part)
+// Only a full run replaces the committed results; a partial or quick one (BENCH_ONLY, BENCH_QUICK)
+// goes to bench/results/partial.* (ignored by git), so checking one part cannot overwrite them.
+const resultsName = only || quick ? 'partial' : 'latest'
 const num = (name: string, full: number, short: number) => Number(process.env[name] ?? (quick ? short : full))
 
 const settings = {
@@ -292,7 +296,7 @@ if (wants('revocation')) {
 if (wants('issuers')) out.issuers = await timed('issuers', () => runIssuers({ ...settings.issuers, log }))
 out.targets = targets(out)
 durations.total = (Date.now() - started) / 1000
-writeJson('bench/results/latest.json', out)
+writeJson(`bench/results/${resultsName}.json`, out)
 
 const sections: string[] = [
   `Node ${process.version}, ${out.machine.cpus} × ${out.machine.cpu}, ${out.machine.platform}; total ${durations.total} s${quick ? ' (BENCH_QUICK: rough numbers)' : ''}`,
@@ -334,5 +338,5 @@ if (out.issuers?.http)
   )
 sections.push('## Targets', targetsTable(out.targets))
 const text = sections.join('\n\n')
-writeFileSync('bench/results/latest.md', `${text}\n`)
+writeFileSync(`bench/results/${resultsName}.md`, `${text}\n`)
 console.log(text)
