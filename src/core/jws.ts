@@ -103,13 +103,11 @@ export function parseSegment(segment: string, what: string): Record<string, unkn
   const bytes = decodeBase64urlIn(scratch, segment)
   if (!bytes) throw invalid(`${what} is not canonical base64url`)
   let value: unknown
-  let text: string
   try {
     // Fatal decoding: invalid UTF-8 is refused (as jose does), never replaced with U+FFFD, so two
     // different byte strings can never decode to the same claims.
     // ASCII (nearly every token) is valid UTF-8 as it stands: skip the slower strict decoder.
-    text = isAscii(bytes) ? bytes.toString('latin1') : strictUtf8.decode(bytes)
-    value = JSON.parse(text)
+    value = JSON.parse(isAscii(bytes) ? bytes.toString('latin1') : strictUtf8.decode(bytes))
   } catch {
     throw invalid(`${what} is not UTF-8 JSON`)
   }
@@ -117,10 +115,24 @@ export function parseSegment(segment: string, what: string): Record<string, unkn
     throw invalid(`${what} is not a JSON object`)
   // Frozen, nested values too: a cached token's claims are shared by every request that presents it,
   // so one request pushing to `claims.roles` must not change what the next one sees. Most payloads
-  // hold no nested object or array (no `{` or `[` after the first character): freeze just the top.
-  if (text.indexOf('{', 1) < 0 && text.indexOf('[') < 0) Object.freeze(value)
-  else deepFreeze(value)
+  // hold no nested object or array: freeze just the top.
+  if (hasObjectMember(value)) deepFreeze(value)
+  else Object.freeze(value)
   return value as Record<string, unknown>
+}
+
+/**
+ * Whether a parsed object has an object or array among its members. A `for…in` over an object
+ * `JSON.parse` made walks V8's cached key list of its shape: about 0.02 µs for a token's claims,
+ * where scanning the text for `{` and `[` took 0.2 µs. (An enumerable property someone added to
+ * Object.prototype can only send a payload down the deep path, which freezes own members alike.)
+ */
+function hasObjectMember(value: object): boolean {
+  for (const key in value) {
+    const member = (value as Record<string, unknown>)[key]
+    if (member !== null && typeof member === 'object') return true
+  }
+  return false
 }
 
 /** Freezes a parsed JSON value and every object and array in it (iteratively: nesting can be deep). */

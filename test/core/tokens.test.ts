@@ -248,6 +248,10 @@ describe('claims of createAccessToken and createRefreshToken', () => {
     expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype)
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
     expect(decoded.polluted).toBeUndefined()
+    // Its object value is frozen like any nested member (the only nested member here).
+    const member = Object.getOwnPropertyDescriptor(decoded, '__proto__')!.value as Record<string, unknown>
+    expect(Object.isFrozen(member)).toBe(true)
+    expect(Object.isFrozen(decoded.constructor)).toBe(true)
   })
 })
 
