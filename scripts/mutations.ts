@@ -38,6 +38,7 @@ const CORE_KEYS = 'test/core/keys.test.ts'
 const CORE_CONFIG = 'test/core/config.test.ts'
 const SECURITY_LOGIN = 'test/security/login.test.ts'
 const SECURITY_REVOCATION = 'test/security/revocation.test.ts'
+const RSA_PKCS1 = 'test/core/rsa-pkcs1.test.ts'
 
 export const mutations: Mutation[] = [
   // ---- Algorithms and keys
@@ -109,19 +110,61 @@ export const mutations: Mutation[] = [
     line: 'A5',
     what: "segments decoded with Node's lenient base64url (padding, +, /, stray bits accepted)",
     file: 'src/internal/base64url.ts',
-    search: "return bytes.toString('base64url') === s ? bytes : undefined",
+    // Both decoders (the plain one, and the scratch-buffer one of payloads and RS/ES/PS signatures)
+    // skip the canonical check around Node's decoder.
+    search: 'return canonicalAround(s, bytes.length) ? bytes : undefined',
     replace: 'return bytes',
+    also: [
+      {
+        file: 'src/internal/base64url.ts',
+        search: 'return canonicalAround(s, written) ? scratch.view(written) : undefined',
+        replace: 'return scratch.view(written)',
+      },
+    ],
     tests: [CHECKLIST, CORE_TOKENS, 'test/core/base64url.test.ts'],
   },
   {
     name: 'hmac-compared-as-bytes',
     line: 'A5',
     what: 'HMAC signatures compared after lenient decoding, so one token has many spellings',
-    file: 'src/core/algorithms.ts',
-    search: 'return equalInConstantTime(expected, signature)',
+    file: 'src/core/verify.ts',
+    // checkSignature compares the expected MAC's text where the signature stands in the token; the
+    // bug compares it with the re-encoding of Node's lenient decoding of that segment instead.
+    search: 'if (!equalInConstantTime(mac(token.slice(0, dot2)), token, dot2 + 1)) {',
     replace:
-      "return equalInConstantTime(expected, Buffer.from(signature, 'base64url').toString('base64url'))",
+      "if (!equalInConstantTime(mac(token.slice(0, dot2)), Buffer.from(token.slice(dot2 + 1), 'base64url').toString('base64url'))) {",
     tests: [CHECKLIST, CORE_TOKENS],
+  },
+  // RS256/384/512 on Node: the encoded message is recovered (crypto.publicDecrypt) and compared in
+  // full with the expected DigestInfo (src/core/rsa-pkcs1.ts). The checklist has no line for
+  // signature forgery as such; A5 (one token, one accepted spelling of its signature) is the nearest.
+  // crypto.verify is the oracle in the test file, forged encodings included.
+  {
+    name: 'rsa-digestinfo-prefix-unchecked',
+    line: 'A5',
+    what: "RS* signatures: the DigestInfo prefix (the hash's identifier) is not compared, only the digest bytes after it",
+    file: 'src/core/rsa-pkcs1.ts',
+    search: '    for (let i = 0; i < prefix.length; i++) if (recovered[i] !== prefix[i]) return false\n',
+    replace: '',
+    tests: [RSA_PKCS1],
+  },
+  {
+    name: 'rsa-short-signature-accepted',
+    line: 'A5',
+    what: 'RS* signatures shorter than the modulus are accepted (a leading zero byte dropped: another spelling of the token)',
+    file: 'src/core/rsa-pkcs1.ts',
+    search: 'if (signature.length !== size) return false',
+    replace: 'if (signature.length > size) return false',
+    tests: [RSA_PKCS1],
+  },
+  {
+    name: 'rsa-recovered-length-unchecked',
+    line: 'A5',
+    what: "RS* signatures: the recovered block's length is not checked (bytes after the digest are ignored: the 2006 forgery)",
+    file: 'src/core/rsa-pkcs1.ts',
+    search: '    if (recovered.length !== encodedLength) return false\n',
+    replace: '',
+    tests: [RSA_PKCS1],
   },
 
   // ---- Claims
@@ -176,8 +219,8 @@ export const mutations: Mutation[] = [
     line: 'C3',
     what: 'an empty-string sub passes verification',
     file: 'src/core/verify.ts',
-    search: "if (typeof sub !== 'string' || sub.length === 0)",
-    replace: "if (typeof sub !== 'string')",
+    search: "if ((typeof sub !== 'string' || sub.length === 0) && !(config.allowNumericIdentity",
+    replace: "if (typeof sub !== 'string' && !(config.allowNumericIdentity",
     tests: [CHECKLIST, CORE_TOKENS],
   },
   {
@@ -185,7 +228,8 @@ export const mutations: Mutation[] = [
     line: 'C3',
     what: 'the guard forgets to check isActive',
     file: 'src/core/guard.ts',
-    search: '  if (deps.isActive && !deps.isActive(loaded as never)) throw new UserInactiveError()\n',
+    search:
+      '  if (deps.isActive && !deps.isActive(loaded as never))\n    throw new UserInactiveError(tokenData(state.header, claims))\n',
     replace: '',
     tests: [CHECKLIST, CORE_GUARD],
   },
@@ -194,9 +238,9 @@ export const mutations: Mutation[] = [
     line: 'C4',
     what: 'the access guard accepts refresh tokens (only the refresh guard checks the type)',
     file: 'src/core/guard.ts',
-    search: 'if (claims.type !== state.type) throw new WrongTokenTypeError(state.type)',
+    search: 'if (claims.type !== state.type && state.options.verifyType !== false)',
     replace:
-      "if (claims.type !== state.type && state.type === 'refresh') throw new WrongTokenTypeError(state.type)",
+      "if (claims.type !== state.type && state.type === 'refresh' && state.options.verifyType !== false)",
     tests: [CHECKLIST, CORE_GUARD],
   },
   {
@@ -215,8 +259,9 @@ export const mutations: Mutation[] = [
     line: 'C5',
     what: 'parsed claims merged with Object.assign (a `__proto__` key sets the prototype)',
     file: 'src/core/jws.ts',
-    search: 'value = JSON.parse(text)',
-    replace: 'value = Object.assign({}, JSON.parse(text))',
+    search: "value = JSON.parse(isAscii(bytes) ? bytes.toString('latin1') : strictUtf8.decode(bytes))",
+    replace:
+      "value = Object.assign({}, JSON.parse(isAscii(bytes) ? bytes.toString('latin1') : strictUtf8.decode(bytes)))",
     tests: [CHECKLIST, CORE_TOKENS],
   },
   {
@@ -233,9 +278,8 @@ export const mutations: Mutation[] = [
     line: 'C6',
     what: 'the guard asks the store about the token text instead of its jti',
     file: 'src/core/guard.ts',
-    search: 'revoked = adopt(store.isRevoked(tokenRef(config, state.claims)))',
-    replace:
-      'revoked = adopt(store.isRevoked({ ...tokenRef(config, state.claims), jti: state.found.token }))',
+    search: 'revoked = adopt(store.isRevoked(ref))',
+    replace: 'revoked = adopt(store.isRevoked({ ...ref, jti: state.found.token }))',
     tests: [CHECKLIST, CORE_GUARD, SECURITY_REVOCATION],
   },
 
@@ -290,10 +334,9 @@ export const mutations: Mutation[] = [
     line: 'L3',
     what: 'clearing cookies leaves out Domain and Secure (browsers keep the original)',
     file: 'src/core/cookies.ts',
-    search:
-      "return types.flatMap((type) => tokenCookies(config, type, '', config.csrf.enabled ? '' : undefined, 0))",
+    search: "    tokenCookies(config, type, '', config.csrf.enabled ? '' : undefined, 0, overrides),\n  )\n",
     replace:
-      "return types.flatMap((type) => tokenCookies(config, type, '', config.csrf.enabled ? '' : undefined, 0)).map((c) => ({ ...c, domain: undefined, secure: false }))",
+      "    tokenCookies(config, type, '', config.csrf.enabled ? '' : undefined, 0, overrides),\n  ).map((c) => ({ ...c, domain: undefined, secure: false }))\n",
     tests: [CHECKLIST, CORE_LOGIN],
   },
   {
@@ -301,9 +344,11 @@ export const mutations: Mutation[] = [
     line: 'L4',
     what: 'the CSRF check returns early when both the csrf claim and the header are missing (issue 18)',
     file: 'src/core/csrf.ts',
-    search: "  if (sent === undefined || sent === '') throw new CsrfError('Missing CSRF token')",
+    // sentCsrf answers undefined when the method needs no value (returned from just above), '' when
+    // none was sent.
+    search: "  if (sent === '') throw new CsrfError('Missing CSRF token')\n",
     replace:
-      "  if ((sent === undefined || sent === '') && claimValue === undefined) return\n  if (sent === undefined || sent === '') throw new CsrfError('Missing CSRF token')",
+      "  if (sent === '' && claims.csrf === undefined) return\n  if (sent === '') throw new CsrfError('Missing CSRF token')\n",
     tests: [CHECKLIST, CORE_GUARD],
   },
   {
@@ -311,9 +356,10 @@ export const mutations: Mutation[] = [
     line: 'L4',
     what: 'the CSRF header is compared with the CSRF cookie, not with the signed claim',
     file: 'src/core/guard.ts',
-    search: "if (state.found.location === 'cookies') checkCsrf(config, state.view, claims.csrf)",
+    search:
+      "if (state.found.location === 'cookies') checkCsrf(config, state.view, claims, state.type, header)",
     replace:
-      "if (state.found.location === 'cookies') checkCsrf(config, state.view, state.view.cookie(state.type === 'access' ? config.cookies.csrfAccessName : config.cookies.csrfRefreshName))",
+      "if (state.found.location === 'cookies') checkCsrf(config, state.view, { csrf: state.view.cookie(state.type === 'access' ? config.cookies.csrfAccessName : config.cookies.csrfRefreshName) }, state.type, header)",
     tests: [CHECKLIST, CORE_GUARD],
   },
   {
@@ -330,8 +376,9 @@ export const mutations: Mutation[] = [
     line: 'L4',
     what: 'tokens from the Authorization header need a CSRF value too',
     file: 'src/core/guard.ts',
-    search: "if (state.found.location === 'cookies') checkCsrf(config, state.view, claims.csrf)",
-    replace: 'checkCsrf(config, state.view, claims.csrf)',
+    search:
+      "if (state.found.location === 'cookies') checkCsrf(config, state.view, claims, state.type, header)",
+    replace: 'checkCsrf(config, state.view, claims, state.type, header)',
     tests: [CHECKLIST, CORE_GUARD],
   },
   {
@@ -347,30 +394,31 @@ export const mutations: Mutation[] = [
     name: 'logout-on-get',
     line: 'L5',
     what: 'GET /auth/logout logs out too',
-    file: 'src/server/routes/session.ts',
-    search: "  app.post(\n    '/auth/logout',\n",
+    // The login API's route table (the reference server mounts it under /auth): a second route for
+    // logout, on GET, with the same guard and handler.
+    file: 'src/login/api.ts',
+    search: "  { name: 'logout', method: 'POST', path: '/logout', guard: 'access', run: logout },\n",
     replace:
-      "  app.get('/auth/logout', { preValidation: app.requireAuth() }, async (request) => {\n    await auth.logout(request.auth as Parameters<typeof auth.logout>[0])\n    return { msg: 'Logged out' }\n  })\n  app.post(\n    '/auth/logout',\n",
+      "  { name: 'logout', method: 'GET', path: '/logout', guard: 'access', run: logout },\n  { name: 'logout', method: 'POST', path: '/logout', guard: 'access', run: logout },\n",
     tests: [CHECKLIST],
   },
   {
-    // Two layers hold this (Fastify's text/plain parser is removed, and login checks the type): one
-    // edit alone is an equivalent mutant, so the bug takes both.
+    // Two layers hold this (the login API's body parser reads only JSON types, and login's route is
+    // `jsonOnly`): one edit alone is an equivalent mutant, so the bug takes both.
     name: 'login-parses-text-plain',
     line: 'L5',
     what: 'text/plain bodies parsed as JSON and accepted by login (a cross-site form can post them)',
-    file: 'src/server/app.ts',
-    search: "  app.removeContentTypeParser('text/plain')\n",
-    replace:
-      "  app.removeContentTypeParser('text/plain')\n  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'))\n",
+    file: 'src/login/http.ts',
+    search: '  if (!isJson(type)) throw unsupportedMediaType()\n',
+    replace: "  if (!isJson(type) && type !== 'text/plain') throw unsupportedMediaType()\n",
     also: [
       {
-        file: 'src/server/routes/context.ts',
-        search: "if (type !== 'application/json')",
-        replace: "if (type !== 'application/json' && type !== 'text/plain')",
+        file: 'src/login/api.ts',
+        search: 'if (route.jsonOnly && !/^application\\/json$/.test(mediaTypeOf(request)))',
+        replace: 'if (route.jsonOnly && !/^(?:application\\/json|text\\/plain)$/.test(mediaTypeOf(request)))',
       },
     ],
-    tests: [CHECKLIST],
+    tests: [CHECKLIST, 'test/login/api.test.ts'],
   },
 
   // ---- Login and passwords
@@ -378,7 +426,7 @@ export const mutations: Mutation[] = [
     name: 'argon2i-not-argon2id',
     line: 'P1',
     what: 'passwords hashed with argon2i',
-    file: 'src/server/passwords.ts',
+    file: 'src/login/passwords.ts',
     search: 'const ARGON2ID = 2 as Algorithm',
     replace: 'const ARGON2ID = 1 as Algorithm',
     tests: [CHECKLIST],
@@ -387,7 +435,7 @@ export const mutations: Mutation[] = [
     name: 'no-rehash-on-login',
     line: 'P1',
     what: 'hashes made with weaker parameters are never upgraded',
-    file: 'src/server/passwords.ts',
+    file: 'src/login/passwords.ts',
     search: '      return (\n        p.algorithm !== ARGON2ID ||',
     replace: '      return false && (\n        p.algorithm !== ARGON2ID ||',
     tests: [CHECKLIST],
@@ -396,7 +444,7 @@ export const mutations: Mutation[] = [
     name: 'unknown-email-skips-hash',
     line: 'P2',
     what: 'an unknown email is answered without the dummy verification (fast: account enumeration by timing)',
-    file: 'src/server/login-throttle.ts',
+    file: 'src/login/throttle.ts',
     search: 'await hasher.verifyDummy(password)',
     replace: 'false',
     tests: [SECURITY_LOGIN],
@@ -406,27 +454,34 @@ export const mutations: Mutation[] = [
     name: 'unknown-email-other-message',
     line: 'P2',
     what: 'an unknown email gets another message than a wrong password',
-    file: 'src/server/login-throttle.ts',
+    file: 'src/login/throttle.ts',
     search: '      throw invalidCredentials()\n',
     replace:
-      "      throw user ? invalidCredentials() : new ApiError(401, 'INVALID_CREDENTIALS', 'No such account')\n",
+      "      throw user ? invalidCredentials() : new LoginError(401, 'INVALID_CREDENTIALS', 'No such account', { 'www-authenticate': 'Bearer' })\n",
+    also: [
+      {
+        file: 'src/login/throttle.ts',
+        search: 'import { invalidCredentials, type LoginLogger,',
+        replace: 'import { invalidCredentials, LoginError, type LoginLogger,',
+      },
+    ],
     tests: [CHECKLIST],
   },
   {
     name: 'lockout-checks-password',
     line: 'P2',
     what: 'during a lock-out the right password still logs in (the lock-out reveals the password)',
-    file: 'src/server/login-throttle.ts',
-    search: 'if (pair.count > limits.loginMaxFailures) throw tooMany(pair.resetAt)',
+    file: 'src/login/throttle.ts',
+    search: 'if (pair.count > this.#maxFailures) throw tooMany(pair.resetAt)',
     replace:
-      'if (pair.count > limits.loginMaxFailures && !(await findUser().then((u) => (u ? this.#hasher.verify(u.passwordHash, password) : false)))) throw tooMany(pair.resetAt)',
+      'if (pair.count > this.#maxFailures && !(await findUser().then((u) => (u ? this.#hasher.verify(u.passwordHash, password) : false)))) throw tooMany(pair.resetAt)',
     tests: [CHECKLIST],
   },
   {
     name: 'password-max-4096',
     line: 'P3',
     what: 'passwords up to 4096 characters',
-    file: 'src/server/passwords.ts',
+    file: 'src/login/passwords.ts',
     search: 'export const MAX_PASSWORD_LENGTH = 1024',
     replace: 'export const MAX_PASSWORD_LENGTH = 4096',
     tests: [CHECKLIST],
@@ -435,7 +490,7 @@ export const mutations: Mutation[] = [
     name: 'password-cut-at-nul',
     line: 'P3',
     what: 'a password is cut at its first NUL when verified (C-string binding)',
-    file: 'src/server/passwords.ts',
+    file: 'src/login/passwords.ts',
     search: "return await verify(stored, Buffer.from(password, 'utf8'))",
     replace: "return await verify(stored, Buffer.from(password.split('\\u0000')[0]!, 'utf8'))",
     tests: [CHECKLIST],
@@ -444,7 +499,7 @@ export const mutations: Mutation[] = [
     name: 'email-not-nfc',
     line: 'P4',
     what: 'emails not NFC-normalised',
-    file: 'src/server/email.ts',
+    file: 'src/login/email.ts',
     search: "return input.trim().toLowerCase().normalize('NFC')",
     replace: 'return input.trim().toLowerCase()',
     tests: [CHECKLIST],
@@ -453,7 +508,7 @@ export const mutations: Mutation[] = [
     name: 'email-control-characters',
     line: 'P4',
     what: 'control and invisible characters allowed in emails',
-    file: 'src/server/email.ts',
+    file: 'src/login/email.ts',
     search: "if (INVISIBLE.test(email)) return 'email must not contain control or invisible characters'",
     replace: '',
     tests: [CHECKLIST],
@@ -476,8 +531,8 @@ export const mutations: Mutation[] = [
     line: 'R1',
     what: '401 answers without WWW-Authenticate',
     file: 'src/core/responses.ts',
-    search: '  if (status === 401) {\n    headers',
-    replace: '  if (status === 0) {\n    headers',
+    search: "  if (status === 401 && headers['www-authenticate'] === undefined) {",
+    replace: "  if (status === 0 && headers['www-authenticate'] === undefined) {",
     tests: [CHECKLIST],
   },
   {
@@ -496,10 +551,12 @@ export const mutations: Mutation[] = [
     what: 'a revocation store that rejects is taken for "not revoked" (fail open)',
     file: 'src/core/guard.ts',
     // The rejection handler of the store's answer goes on as "not revoked" (`as never`: join types
-    // its handler as one that throws; the cast keeps the copy compiling).
+    // its handler as one that throws; the cast keeps the copy compiling). Through afterRevocation,
+    // so the steps after the store (authorization, checkClaims, the user) still run, as they did
+    // when claimsStep came straight after the store.
     search: 'return join(revoked, afterRevocation, state, storeFailed)',
     replace:
-      'return join(revoked, afterRevocation, state, (_error: unknown, s: GuardState) => claimsStep(s) as never)',
+      'return join(revoked, afterRevocation, state, (_error: unknown, s: GuardState) => afterRevocation(false, s) as never)',
     tests: [CHECKLIST, CORE_GUARD],
   },
   {
@@ -576,9 +633,9 @@ export const mutations: Mutation[] = [
     line: 'leeway',
     what: 'the memory store answers "not revoked" once the token is past its own exp (ignores the leeway)',
     file: 'src/stores/memory.ts',
-    search: '    const now = this.#now()\n    const tokenUntil = this.#tokens.get(token.jti)',
+    search: '    // and the clock is read only when an entry is found.\n    const tokens = this.#tokens\n',
     replace:
-      '    const now = this.#now()\n    if (token.expiresAt !== undefined && token.expiresAt <= now) return false\n    const tokenUntil = this.#tokens.get(token.jti)',
+      '    // and the clock is read only when an entry is found.\n    if (token.expiresAt !== undefined && token.expiresAt <= this.#now()) return false\n    const tokens = this.#tokens\n',
     tests: ['test/stores/memory.test.ts'],
   },
   {
@@ -603,7 +660,8 @@ export const mutations: Mutation[] = [
     name: 'database-forgets-early',
     line: 'leeway',
     what: 'the database store keeps used-refresh markers 1 ms less than asked (off by one)',
-    file: 'src/server/db/revocations.ts',
+    // The server's database store is now latchkey/login/kysely's (src/server/db/revocations.ts re-exports it).
+    file: 'src/login/kysely/revocations.ts',
     search: 'expiresAt: Math.max(expiresAt, now + 1),',
     replace: 'expiresAt: Math.max(expiresAt - 1, now + 1),',
     tests: ['test/server/revocations.test.ts'],
