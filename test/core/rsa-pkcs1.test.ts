@@ -104,7 +104,7 @@ describe('RSASSA-PKCS1-v1_5 by recovery (rsa-pkcs1.ts)', () => {
             const other = Buffer.concat([data, Buffer.from([1])])
             agree(other, signature, false)
             const tampered = Buffer.from(signature)
-            tampered[flip % size] = tampered[flip % size]! ^ (1 << flip % 8)
+            tampered[flip % size] = tampered[flip % size]! ^ (1 << (flip % 8))
             agree(data, tampered, false)
           }),
           { numRuns: 25 },
