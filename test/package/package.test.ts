@@ -220,7 +220,9 @@ describe('dependencies of each entry point (import graph of the built files)', (
       const code = readFileSync(file, 'utf8')
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/^\s*\/\/.*$/gm, '')
-      for (const m of code.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+      // `from '…'` of a static import or export, `import '…'` and `import('…')` (not a call such
+      // as `Buffer.from('…')`).
+      for (const m of code.matchAll(/(?:\bfrom\s*|(?<![.\w])import\s*\(?\s*)['"]([^'"]+)['"]/g)) {
         const spec = m[1]!
         if (spec.startsWith('.')) walk(resolve(dirname(file), spec))
         else if (!spec.startsWith('node:'))

@@ -122,8 +122,10 @@ describe('the start-up line', () => {
       expect(line.trim()).toMatch(
         /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: latchkey listening on http:\/\/127\.0\.0\.1:(\d+) \(docs: http:\/\/127\.0\.0\.1:\1\/docs\)$/,
       )
-      // Fastify's own line (JSON) is still there for whatever parses the log.
-      expect(server.output.join('\n')).toMatch(/"msg":"Server listening at http:\/\/127\.0\.0\.1:\d+"/)
+      // Fastify's own line (JSON) is still there for whatever parses the log. It goes through
+      // pino's stream, so it may reach the terminal after latchkey's line: wait for it.
+      const fastifyLine = await server.waitFor(/"msg":"Server listening at /, 10_000)
+      expect(fastifyLine).toMatch(/"msg":"Server listening at http:\/\/127\.0\.0\.1:\d+"/)
       process.kill(-server.child.pid!, 'SIGTERM')
       await server.exited
     },
