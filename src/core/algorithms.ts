@@ -1,4 +1,6 @@
 import { constants, createHmac, type JsonWebKey, type KeyObject, sign, verify } from 'node:crypto'
+import type { Hash } from '../internal/hash.js'
+import { IS_WORKERS } from '../internal/runtime.js'
 import { Scratch } from '../internal/scratch.js'
 import { canRecoverPkcs1, pkcs1Verifier } from './rsa-pkcs1.js'
 
@@ -61,7 +63,6 @@ const FAMILY: Readonly<Record<Algorithm, AlgorithmFamily>> = Object.freeze({
   EdDSA: 'EdDSA',
 })
 
-type Hash = 'sha256' | 'sha384' | 'sha512'
 const HASH: Readonly<Record<Algorithm, Hash | null>> = Object.freeze({
   HS256: 'sha256',
   HS384: 'sha384',
@@ -99,8 +100,7 @@ export const EC_PARAMS = {
  * object, only key material: there a key goes as its JWK, exported once per key. Everywhere else
  * the KeyObject itself, which costs no parsing.
  */
-const OPTIONS_TAKE_KEY_OBJECTS =
-  (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent !== 'Cloudflare-Workers'
+const OPTIONS_TAKE_KEY_OBJECTS = !IS_WORKERS
 const jwkOfKey = new WeakMap<KeyObject, JsonWebKey>()
 
 function keyOption(key: KeyObject): { key: KeyObject } | { key: JsonWebKey; format: 'jwk' } {

@@ -14,15 +14,10 @@
  * `createHmac` does the work, with the same result.
  */
 import * as nodeCrypto from 'node:crypto'
+import { DIGEST_BYTES, type Hash, oneShotHash } from '../internal/hash.js'
 import { Scratch } from '../internal/scratch.js'
 
-type Hash = 'sha256' | 'sha384' | 'sha512'
-
 const BLOCK: Readonly<Record<Hash, number>> = { sha256: 64, sha384: 128, sha512: 128 }
-const DIGEST: Readonly<Record<Hash, number>> = { sha256: 32, sha384: 48, sha512: 64 }
-
-/** Node's one-shot hash (20.12+, 21.7+), looked up without a named import that could fail to link. */
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, encoding: string) => unknown }).hash
 
 /** Longest signing input (in UTF-16 units) the prepared buffer holds; longer ones use createHmac. */
 const MAX_INPUT = 4096
@@ -41,6 +36,7 @@ export type MacText = (input: string) => string
  */
 export function hmacText(hash: Hash, key: Uint8Array): MacText {
   const slow: MacText = (input) => nodeCrypto.createHmac(hash, key).update(input).digest('base64url')
+  const oneShot = oneShotHash
   if (typeof oneShot !== 'function') return slow
   const block = BLOCK[hash]
   const k = key.length > block ? nodeCrypto.createHash(hash).update(key).digest() : key
@@ -48,7 +44,7 @@ export function hmacText(hash: Hash, key: Uint8Array): MacText {
   const innerScratch = new Scratch(block + MAX_INPUT * 3)
   const inner = innerScratch.buffer
   // outer: (K ⊕ opad) then the inner digest.
-  const outer = Buffer.alloc(block + DIGEST[hash], 0)
+  const outer = Buffer.alloc(block + DIGEST_BYTES[hash], 0)
   for (let i = 0; i < block; i++) {
     const byte = i < k.length ? k[i]! : 0
     inner[i] = byte ^ 0x36

@@ -18,40 +18,26 @@
  * their own suites check.
  */
 
-import type { KeyObject } from 'node:crypto'
-import * as nodeCrypto from 'node:crypto'
-
-export type Pkcs1Hash = 'sha256' | 'sha384' | 'sha512'
+import { type KeyObject, publicDecrypt } from 'node:crypto'
+import { DIGEST_BYTES, type Hash, oneShotHash } from '../internal/hash.js'
+import { IS_NODE } from '../internal/runtime.js'
 
 /**
  * The DER prefix of each hash's DigestInfo (RFC 8017 §9.2, note 1): `SEQUENCE { AlgorithmIdentifier
  * { OID, NULL }, OCTET STRING` header; the digest follows.
  */
-const DIGEST_INFO: Readonly<Record<Pkcs1Hash, Buffer>> = {
+const DIGEST_INFO: Readonly<Record<Hash, Buffer>> = {
   sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
   sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
   sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
 }
 
-const DIGEST_LENGTH: Readonly<Record<Pkcs1Hash, number>> = { sha256: 32, sha384: 48, sha512: 64 }
-
-/** Node's one-shot hash (20.12+, 21.7+), looked up without a named import that could fail to link. */
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash
-
-/** Node itself (not Bun, Deno or workerd, which also answer to `process.versions.node`). */
-const IS_NODE =
-  typeof process !== 'undefined' &&
-  typeof process.versions?.node === 'string' &&
-  process.versions.bun === undefined &&
-  (globalThis as { Deno?: unknown }).Deno === undefined &&
-  (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent !== 'Cloudflare-Workers'
-
 /** Whether {@link pkcs1Verifier} can serve this key here: an `rsa` key, on Node with `crypto.hash`. */
 export function canRecoverPkcs1(key: KeyObject): boolean {
   return (
     IS_NODE &&
-    typeof oneShot === 'function' &&
-    typeof nodeCrypto.publicDecrypt === 'function' &&
+    typeof oneShotHash === 'function' &&
+    typeof publicDecrypt === 'function' &&
     key.type === 'public' &&
     key.asymmetricKeyType === 'rsa' &&
     typeof key.asymmetricKeyDetails?.modulusLength === 'number'
@@ -64,25 +50,24 @@ export function canRecoverPkcs1(key: KeyObject): boolean {
  * 8017 §8.2.2 step 1), a value not below the modulus, a bad padding or any other encoding of the
  * digest is refused.
  */
-export function pkcs1Verifier(hash: Pkcs1Hash, key: KeyObject): (data: Buffer, signature: Buffer) => boolean {
+export function pkcs1Verifier(hash: Hash, key: KeyObject): (data: Buffer, signature: Buffer) => boolean {
   const size = Math.ceil(key.asymmetricKeyDetails!.modulusLength! / 8)
   const prefix = DIGEST_INFO[hash]
-  const digestLength = DIGEST_LENGTH[hash]
+  const digestLength = DIGEST_BYTES[hash]
   const encodedLength = prefix.length + digestLength
-  const digest = oneShot!
-  const recover = nodeCrypto.publicDecrypt
+  const digest = oneShotHash!
   return (data, signature) => {
     if (signature.length !== size) return false
     let recovered: Buffer
     try {
-      recovered = recover(key, signature)
+      recovered = publicDecrypt(key, signature)
     } catch {
       // Bad padding, or a value not below the modulus: not a signature of this key.
       return false
     }
     if (recovered.length !== encodedLength) return false
     for (let i = 0; i < prefix.length; i++) if (recovered[i] !== prefix[i]) return false
-    const expected = digest(hash, data, 'buffer')
+    const expected = digest(hash, data, 'buffer') as Buffer
     for (let i = 0; i < digestLength; i++) if (recovered[prefix.length + i] !== expected[i]) return false
     return true
   }
