@@ -96,8 +96,8 @@ const HOOKED = Symbol('latchkey.hooked')
  * builds on `http.IncomingMessage.prototype` (which every app's `app.request` inherits, sub-apps
  * included), and the context of each request lives in a WeakMap, gone with the request.
  *
- * Where that prototype is not there (a plain Node server), where something else already defines
- * `auth` on it or on the app's prototype, or where the request carries an own `auth` (express-jwt
+ * Where that prototype is not there (a plain Node server) or is frozen, where something else already
+ * defines `auth` on it or on the app's prototype, or where the request carries an own `auth` (express-jwt
  * sets one), the context is an own property, as before. Reading `req.auth` is the same either way.
  */
 const contexts = new WeakMap<object, unknown>()
@@ -130,8 +130,12 @@ function installAccessor(appRequest: object): boolean {
     const own = Object.getOwnPropertyDescriptor(p, 'auth')
     const parent: object | null = Object.getPrototypeOf(p)
     if (parent === IncomingMessage.prototype) {
-      if (own === undefined) Object.defineProperty(p, 'auth', authAccessor)
-      else if (own.get !== authAccessor.get) return false
+      if (own !== undefined) return own.get === authAccessor.get
+      try {
+        Object.defineProperty(p, 'auth', authAccessor)
+      } catch {
+        return false // a frozen prototype
+      }
       return true
     }
     if (own !== undefined) return false // the app defines `auth` itself
