@@ -10,7 +10,7 @@
  * }
  * ```
  */
-import { IncomingMessage, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import { check } from '../adapter-kit.js'
 import { type Auth, type AuthContext, isAuthError } from '../index.js'
@@ -27,6 +27,7 @@ import {
   wantsFormBody,
   wantsJsonBody,
 } from './http.js'
+import { setRequestContext } from './node-context.js'
 
 export type { AdapterGuardOptions, HandleErrors, HeaderSource } from './http.js'
 
@@ -87,69 +88,6 @@ export interface ExpressGuards {
 const HOOKED = Symbol('latchkey.hooked')
 
 /**
- * Where a guard puts the context: `req.auth`, kept out of the request object itself.
- *
- * Express sets each request's prototype to its app's (`Object.setPrototypeOf(req, app.request)`),
- * which gives every request object a hidden class of its own. Adding a property to such an object
- * makes V8 build yet another hidden class, every time: 1–2.5 µs per request, more than all the rest
- * of the adapter (docs/benchmarks.md). So `auth` is an accessor on the request prototype Express
- * builds on `http.IncomingMessage.prototype` (which every app's `app.request` inherits, sub-apps
- * included), and the context of each request lives in a WeakMap, gone with the request.
- *
- * Where that prototype is not there (a plain Node server) or is frozen, where something else already
- * defines `auth` on it or on the app's prototype, or where the request carries an own `auth` (express-jwt
- * sets one), the context is an own property, as before. Reading `req.auth` is the same either way.
- */
-const contexts = new WeakMap<object, unknown>()
-const authAccessor: PropertyDescriptor = {
-  configurable: true,
-  enumerable: false,
-  get(this: object): unknown {
-    return contexts.get(this)
-  },
-  set(this: object, value: unknown) {
-    contexts.set(this, value)
-  },
-}
-/** Whether requests of an app prototype (`app.request`) read `auth` through the accessor. */
-const accessorFor = new WeakMap<object, boolean>()
-
-function usesAccessor(appRequest: object | null): boolean {
-  if (appRequest === null) return false
-  let known = accessorFor.get(appRequest)
-  if (known === undefined) {
-    known = installAccessor(appRequest)
-    accessorFor.set(appRequest, known)
-  }
-  return known
-}
-
-/** Finds Express's request prototype above `appRequest` and gives it the `auth` accessor, if it may. */
-function installAccessor(appRequest: object): boolean {
-  for (let p: object | null = appRequest; p !== null && p !== IncomingMessage.prototype; ) {
-    const own = Object.getOwnPropertyDescriptor(p, 'auth')
-    const parent: object | null = Object.getPrototypeOf(p)
-    if (parent === IncomingMessage.prototype) {
-      if (own !== undefined) return own.get === authAccessor.get
-      try {
-        Object.defineProperty(p, 'auth', authAccessor)
-      } catch {
-        return false // a frozen prototype
-      }
-      return true
-    }
-    if (own !== undefined) return false // the app defines `auth` itself
-    p = parent
-  }
-  return false
-}
-
-function setContext(req: Request, context: AuthContext<never, never>): void {
-  if (usesAccessor(Object.getPrototypeOf(req)) && !Object.hasOwn(req, 'auth')) contexts.set(req, context)
-  else req.auth = context as unknown as Request['auth']
-}
-
-/**
  * Adds the context's response headers (implicit-refresh cookies) when the headers are written, not
  * when the guard runs, so a logout in the handler (which drops them from the context) still cancels
  * them. `res.end()` without an explicit `writeHead` goes through `writeHead` too, so every way of
@@ -200,7 +138,7 @@ export function latchkey<User, Claims extends object>(
     // Express gives each request.
     const readsBody = wantsJsonBody(core, coreGuard) || wantsFormBody(core, coreGuard)
     const accept = (context: AuthContext<never, never>, req: Request, res: Response, next: NextFunction) => {
-      setContext(req, context)
+      setRequestContext(req, context)
       // Only when the guard re-issued a cookie: wrapping writeHead on every request (a closure and
       // two new properties on each response object) measurably slowed every guarded request.
       if (context.responseHeaders !== undefined) hookResponse(req, res)

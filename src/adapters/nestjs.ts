@@ -52,6 +52,7 @@ import {
   setNodeHeaders,
   type UserOf,
 } from './http.js'
+import { setRequestContext } from './node-context.js'
 
 export type { AdapterGuardOptions, HandleErrors, HeaderSource } from './http.js'
 
@@ -361,7 +362,7 @@ export class LatchkeyGuard implements CanActivate {
     const request = http.getRequest<PlatformRequest>()
     const response = http.getResponse<PlatformResponse>()
     const accept = (result: CoreAuthContext<never, never>): true => {
-      request.auth = result
+      setRequestContext(request, result)
       // Only when the guard re-issued a cookie: every other response keeps its own methods.
       if (result.responseHeaders !== undefined) hookResponse(request, response)
       return true
