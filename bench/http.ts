@@ -105,8 +105,15 @@ export interface Server {
   port: number
 }
 
+/**
+ * The Node that runs the servers: this one, or the binary BENCH_NODE names (users are on Node 22 and
+ * 24: `BENCH_NODE=test/runtimes/nodes/node_modules/node24/bin/node`, installed by
+ * `npm ci --prefix test/runtimes/nodes`). wrk and the orchestrator stay on this Node.
+ */
+export const serverNode = process.env.BENCH_NODE || process.execPath
+
 export function startServer(config: Pick<HttpConfig, 'framework' | 'env' | 'name'>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `bench/servers/${config.framework}.ts`], {
+  const child = spawn(serverNode, ['--import', 'tsx', `bench/servers/${config.framework}.ts`], {
     env: { ...process.env, ...config.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
