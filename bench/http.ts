@@ -112,8 +112,11 @@ export interface Server {
  */
 export const serverNode = process.env.BENCH_NODE || process.execPath
 
-export function startServer(config: Pick<HttpConfig, 'framework' | 'env' | 'name'>): Promise<Server> {
-  const child = spawn(serverNode, ['--import', 'tsx', `bench/servers/${config.framework}.ts`], {
+export function startServer(
+  config: Pick<HttpConfig, 'framework' | 'env' | 'name'>,
+  node: string = serverNode,
+): Promise<Server> {
+  const child = spawn(node, ['--import', 'tsx', `bench/servers/${config.framework}.ts`], {
     env: { ...process.env, ...config.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

@@ -17,11 +17,12 @@
  *
  * `node --import tsx bench/paired.ts` (PAIRED_ROUNDS, PAIRED_SECONDS, PAIRED_FRAMEWORKS, PAIRED_ALGS).
  */
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { benchGroups, runOptionsFromEnv } from './added.js'
-import { type Framework, measure, startServer, stopServer, writeRequestMix } from './http.js'
+import { type Framework, measure, serverNode, startServer, stopServer, writeRequestMix } from './http.js'
 import { type Stat, stat } from './lib.js'
 import {
   type BenchAlg,
@@ -42,6 +43,8 @@ export interface PairedOptions {
   /** Algorithms measured on Fastify only (default ES256, EdDSA, RS256). */
   fastifyOnlyAlgorithms?: BenchAlg[]
   connections?: number
+  /** The Node binary of the servers (default: BENCH_NODE, else this one). */
+  node?: string
   log?: (line: string) => void
 }
 
@@ -109,6 +112,8 @@ export async function runPaired(options: PairedOptions = {}): Promise<PairedResu
   const everywhere = options.algorithms ?? ['HS256']
   const fastifyOnly = options.fastifyOnlyAlgorithms ?? ['ES256', 'EdDSA', 'RS256']
   const log = options.log ?? (() => {})
+  const node = options.node ?? serverNode
+  const nodeVersion = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()
 
   const dir = join(os.tmpdir(), `latchkey-paired-${process.pid}`)
   rmSync(dir, { recursive: true, force: true })
@@ -133,11 +138,10 @@ export async function runPaired(options: PairedOptions = {}): Promise<PairedResu
   const rows: PairedRow[] = []
   try {
     for (const { framework, alg } of groups) {
-      const server = await startServer({
-        framework,
-        name: `${alg} paired`,
-        env: { MODE: 'paired', ALG: alg, BENCH_KEY_DIR: dir },
-      })
+      const server = await startServer(
+        { framework, name: `${alg} paired`, env: { MODE: 'paired', ALG: alg, BENCH_KEY_DIR: dir } },
+        node,
+      )
       try {
         const { args, token } = wrkArgs.get(alg)!
         // Before timing: each verifying route lets a valid token through and refuses a forged one.
@@ -182,7 +186,10 @@ export async function runPaired(options: PairedOptions = {}): Promise<PairedResu
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-  return { settings: { rounds, seconds, connections, frameworks, everywhere, fastifyOnly }, rows }
+  return {
+    settings: { rounds, seconds, connections, frameworks, everywhere, fastifyOnly, node: nodeVersion },
+    rows,
+  }
 }
 
 export function pairedTable(result: PairedResult): string {

@@ -6,7 +6,9 @@
  *
  * Knobs (environment):
  * - BENCH_QUICK=1: a short run to check that everything works (about 1.5 minutes; rough numbers).
- * - BENCH_ONLY=micro,guard,http,added,paired,login,revocation,issuers: run only these parts.
+ * - BENCH_ONLY=micro,guard,http,added,paired,nodes,login,revocation,issuers: run only these parts
+ *   (`nodes`: the paired part again with the servers on Node 22 and 24, the versions users run, from
+ *   `npm ci --prefix test/runtimes/nodes`).
  * - BENCH_ADDED_ROUNDS, BENCH_ADDED_SECONDS: the added-cost part (bench/added.ts).
  * - BENCH_PAIRED_ROUNDS, BENCH_PAIRED_SECONDS: the hooks timed in one server, paired (bench/paired.ts).
  * - BENCH_MICRO_ROUNDS, BENCH_MICRO_MS: micro rounds and milliseconds per round.
@@ -119,6 +121,7 @@ function targets(results: {
   http?: HttpResult
   added?: AddedResult
   paired?: PairedResult
+  pairedNodes?: Record<string, PairedResult>
   login?: Record<string, unknown>
 }): Target[] {
   const rows: Target[] = []
@@ -221,14 +224,22 @@ function targets(results: {
       pass: row.ratio.cpu.median <= bound,
     })
   }
-  for (const row of results.paired?.rows ?? []) {
-    const bound = row.alg === 'HS256' ? 0.75 : 1.0
-    rows.push({
-      target: `HTTP cold ${row.framework} ${row.alg}, hooks paired in one server: ≤ ${bound.toFixed(2)}× the hand-written check`,
-      measured: `${r2(row.ratio.median)}× (+${row.added.latchkey.median.toFixed(1)} vs +${row.added.ceiling.median.toFixed(1)} µs; rounds ${r2(row.ratio.min)}–${r2(row.ratio.max)})`,
-      pass: row.ratio.median <= bound,
-    })
-  }
+  const paired: [string, PairedResult | undefined][] = [
+    ['', results.paired],
+    ...Object.entries(results.pairedNodes ?? {}).map(([major, r]): [string, PairedResult] => [
+      ` on Node ${major}`,
+      r,
+    ]),
+  ]
+  for (const [where, result] of paired)
+    for (const row of result?.rows ?? []) {
+      const bound = row.alg === 'HS256' ? 0.75 : 1.0
+      rows.push({
+        target: `HTTP cold ${row.framework} ${row.alg}, hooks paired in one server${where}: ≤ ${bound.toFixed(2)}× the hand-written check`,
+        measured: `${r2(row.ratio.median)}× (+${row.added.latchkey.median.toFixed(1)} vs +${row.added.ceiling.median.toFixed(1)} µs; rounds ${r2(row.ratio.min)}–${r2(row.ratio.max)})`,
+        pass: row.ratio.median <= bound,
+      })
+    }
   const storm = (results.login?.storm as { name: string; eventLoop: { p99Ms: number } }[] | undefined)?.find(
     (p) => p.name.includes('PasswordHasher'),
   )
@@ -251,6 +262,8 @@ function targetsTable(rows: Target[]): string {
 }
 
 const started = Date.now()
+/** The Node versions users run besides the machine's (test/runtimes/nodes installs them). */
+const OTHER_NODES = ['22', '24'] as const
 const log = (line: string) => console.error(line)
 const durations: Record<string, number> = {}
 const out: {
@@ -263,6 +276,8 @@ const out: {
   http?: HttpResult
   added?: AddedResult
   paired?: PairedResult
+  /** The paired part with the servers on other Node versions, by major version. */
+  pairedNodes?: Record<string, PairedResult>
   login?: Record<string, unknown>
   revocation?: Record<string, unknown>
   issuers?: Awaited<ReturnType<typeof runIssuers>>
@@ -284,6 +299,17 @@ if (wants('guard')) out.guard = await timed('guard', () => runGuard(settings.gua
 if (wants('http')) out.http = await timed('http', () => runHttp({ ...settings.http, log }))
 if (wants('added')) out.added = await timed('added', () => runAdded({ ...settings.added, log }))
 if (wants('paired')) out.paired = await timed('paired', () => runPaired({ ...settings.paired, log }))
+if (wants('nodes')) {
+  for (const major of OTHER_NODES) {
+    const node = join('test/runtimes/nodes/node_modules', `node${major}`, 'bin', 'node')
+    if (!existsSync(node)) {
+      ;(out.missing ??= []).push(`paired on Node ${major} (npm ci --prefix test/runtimes/nodes)`)
+      continue
+    }
+    const result = await timed(`paired on Node ${major}`, () => runPaired({ ...settings.paired, node, log }))
+    ;(out.pairedNodes ??= {})[major] = result
+  }
+}
 if (wants('login')) out.login = await timed('login', () => runLogin({ ...settings.login, log }))
 if (wants('revocation')) {
   if (existsSync(new URL('./revocation.ts', import.meta.url))) {
@@ -320,6 +346,11 @@ if (out.paired)
   sections.push(
     `## The same, with the hooks paired request by request in one server (wrk -t1 -c10 -d${settings.paired.seconds}s, ${settings.paired.rounds} rounds)`,
     pairedTable(out.paired),
+  )
+for (const [major, result] of Object.entries(out.pairedNodes ?? {}))
+  sections.push(
+    `## The same paired part with the servers on Node ${result.settings.node ?? major}`,
+    pairedTable(result),
   )
 if (out.login) sections.push('## Login', loginTable(out.login))
 if (out.revocation) {
