@@ -300,15 +300,18 @@ if (wants('http')) out.http = await timed('http', () => runHttp({ ...settings.ht
 if (wants('added')) out.added = await timed('added', () => runAdded({ ...settings.added, log }))
 if (wants('paired')) out.paired = await timed('paired', () => runPaired({ ...settings.paired, log }))
 if (wants('nodes')) {
+  const results: Record<string, PairedResult> = {}
+  const missing: string[] = []
   for (const major of OTHER_NODES) {
     const node = join('test/runtimes/nodes/node_modules', `node${major}`, 'bin', 'node')
-    if (!existsSync(node)) {
-      ;(out.missing ??= []).push(`paired on Node ${major} (npm ci --prefix test/runtimes/nodes)`)
-      continue
-    }
-    const result = await timed(`paired on Node ${major}`, () => runPaired({ ...settings.paired, node, log }))
-    ;(out.pairedNodes ??= {})[major] = result
+    if (existsSync(node))
+      results[major] = await timed(`paired on Node ${major}`, () =>
+        runPaired({ ...settings.paired, node, log }),
+      )
+    else missing.push(`paired on Node ${major} (npm ci --prefix test/runtimes/nodes)`)
   }
+  out.pairedNodes = results
+  if (missing.length > 0) out.missing = [...(out.missing ?? []), ...missing]
 }
 if (wants('login')) out.login = await timed('login', () => runLogin({ ...settings.login, log }))
 if (wants('revocation')) {
@@ -316,7 +319,7 @@ if (wants('revocation')) {
     const { runRevocation } = await import('./revocation.js')
     out.revocation = await timed('revocation', () => runRevocation(settings.revocation))
   } else {
-    out.missing = ['revocation (bench/revocation.ts not present)']
+    out.missing = [...(out.missing ?? []), 'revocation (bench/revocation.ts not present)']
   }
 }
 if (wants('issuers')) out.issuers = await timed('issuers', () => runIssuers({ ...settings.issuers, log }))
