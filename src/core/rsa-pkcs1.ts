@@ -67,8 +67,10 @@ export function pkcs1Verifier(hash: Hash, key: KeyObject): (data: Buffer, signat
     }
     if (recovered.length !== encodedLength) return false
     for (let i = 0; i < prefix.length; i++) if (recovered[i] !== prefix[i]) return false
-    const expected = digest(hash, data, 'buffer') as Buffer
-    for (let i = 0; i < digestLength; i++) if (recovered[prefix.length + i] !== expected[i]) return false
+    // The digest as a latin1 string (one character per byte): a string is the lighter object to make.
+    const expected = digest(hash, data, 'latin1') as string
+    for (let i = 0; i < digestLength; i++)
+      if (recovered[prefix.length + i] !== expected.charCodeAt(i)) return false
     return true
   }
 }
