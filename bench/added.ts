@@ -20,6 +20,7 @@ import { join } from 'node:path'
 import {
   type Framework,
   measure,
+  measureClean,
   type Sample,
   type Server,
   sanityCheck,
@@ -139,9 +140,15 @@ export async function runAdded(options: AddedOptions = {}): Promise<AddedResult>
         const mine = cells.filter((c) => c.framework === group.framework && c.alg === group.alg)
         for (let m = 0; m < mine.length; m++) {
           const cell = mine[(m + r) % mine.length]!
-          const sample = await measure(cell.server, seconds, connections, cold.get(cell.alg)!.args)
-          if (sample.errors > 0)
-            throw new Error(`${cell.framework} ${cell.alg} ${cell.mode}: ${sample.errors} errors`)
+          const what = `${cell.framework} ${cell.alg} ${cell.mode}`
+          const sample = await measureClean(
+            cell.server,
+            seconds,
+            connections,
+            cold.get(cell.alg)!.args,
+            what,
+            log,
+          )
           samples.get(cell)!.push(sample)
           log(
             `  round ${r + 1}/${rounds} ${cell.framework.padEnd(8)} ${cell.alg.padEnd(6)} ${cell.mode.padEnd(9)} ${fmt(sample.rps).padStart(7)} req/s  cpu ${sample.cpuUs.toFixed(1)} µs/req  user ${sample.userUs.toFixed(1)}`,

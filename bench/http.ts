@@ -67,6 +67,8 @@ export interface Sample {
   requests: number
   /** Non-2xx answers plus socket errors: must be 0 for the sample to count. */
   errors: number
+  /** Of those, the answers that were not 2xx (a server at fault, never a stall of the machine). */
+  non2xx: number
   /**
    * The server process's CPU time (user + system, from /proc) per request, in µs: what a request
    * costs the server, whatever else the machine was doing. NaN where /proc is unavailable.
@@ -161,7 +163,15 @@ export function parseWrk(text: string): Sample {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0)
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text)
   const socketErrors = socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0
-  return { rps, p99Ms, requests, errors: non2xx + socketErrors, cpuUs: Number.NaN, userUs: Number.NaN }
+  return {
+    rps,
+    p99Ms,
+    requests,
+    errors: non2xx + socketErrors,
+    non2xx,
+    cpuUs: Number.NaN,
+    userUs: Number.NaN,
+  }
 }
 
 const TICK_US = 1e6 / 100 // USER_HZ is 100 on Linux
@@ -182,6 +192,30 @@ export function cpuTimes(pid: number | undefined): { user: number; system: numbe
   } catch {
     return { user: Number.NaN, system: Number.NaN }
   }
+}
+
+/**
+ * {@link measure}, for parts whose every sample must be clean: a sample with socket errors only
+ * (wrk's timeouts when this shared VM stalls for a couple of seconds) is measured once more, with a
+ * line in the log; a second unclean sample, or any answer that is not 2xx, throws.
+ */
+export async function measureClean(
+  server: Server,
+  seconds: number,
+  connections: number,
+  extra: string[],
+  what: string,
+  log: (line: string) => void,
+): Promise<Sample> {
+  const sample = await measure(server, seconds, connections, extra)
+  if (sample.errors === 0) return sample
+  if (sample.non2xx === 0) {
+    log(`  ${what}: ${sample.errors} socket errors (a stall?), measured again`)
+    const again = await measure(server, seconds, connections, extra)
+    if (again.errors === 0) return again
+    throw new Error(`${what}: ${sample.errors}, then ${again.errors} errors`)
+  }
+  throw new Error(`${what}: ${sample.non2xx} answers that were not 2xx`)
 }
 
 export async function measure(
