@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: micro, guard, HTTP, login and revocation benchmarks in one run (about 5 minutes), then
- * bench/results/latest.json (machine, versions, settings, every result) and the tables on stdout
+ * `npm run bench`: micro, guard, HTTP, added, paired (also on Node 22 and 24), login, revocation and
+ * identity-provider benchmarks in one run (about 22 minutes), then bench/results/latest.json (machine, versions, settings, every result) and the tables on stdout
  * (also written to bench/results/latest.md). A partial or quick run writes bench/results/partial.*
  * instead.
  *
