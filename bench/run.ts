@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: micro, guard, HTTP, added, paired (also on Node 22 and 24), login, revocation and
- * identity-provider benchmarks in one run (about 22 minutes), then bench/results/latest.json (machine, versions, settings, every result) and the tables on stdout
- * (also written to bench/results/latest.md). A partial or quick run writes bench/results/partial.*
- * instead.
+ * identity-provider benchmarks in one run (about 22 minutes), then bench/results/latest.json
+ * (machine, versions, settings, every result) and the tables on stdout (also written to
+ * bench/results/latest.md). A partial or quick run writes bench/results/partial.* instead.
  *
  * Knobs (environment):
  * - BENCH_QUICK=1: a short run to check that everything works (about 1.5 minutes; rough numbers).
