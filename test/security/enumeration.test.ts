@@ -3,19 +3,21 @@
  * Authentication Cheat Sheet "Authentication and Error Messages"): sign-up with a taken address,
  * login with an unknown one, a password reset request and a request for a new verification mail
  * each answer an address with an account and one without with the same status, the same body, the
- * same headers, and about the same time (ratio of medians within [0.5, 2]).
+ * same headers, and about the same time (ratio of the fastest tries within [0.5, 2]).
  *
  * The server runs with the real OWASP argon2id parameters (sign-up and login hash on both paths) and
  * mails through a real SMTP server in process: the mail that differs between the two paths is made
  * after the answer. Between timed requests the test waits for that work to finish, so each request
  * is timed on an idle server; the bound is wide because other test files share the two CPUs: it
  * catches a path that skips or adds real work (a missing hash is a ratio of 20 and more), it is not
- * a measurement of equality.
+ * a measurement of equality. Each path's fastest try is compared, not the medians: the other files
+ * only ever add time, and on the 2 ms paths a median of ten could double under them (a full run read
+ * 4.82 against 2.38 ms once, where the file alone reads ratios of 0.93–1.49).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSmtp, type TestSmtp } from '../helpers/smtp.js'
 import type { Reply } from '../server/harness.js'
-import { fresh, median, PASSWORD, type SecurityServer, startSecurityServer, timed } from './helpers.js'
+import { fresh, PASSWORD, type SecurityServer, startSecurityServer, timed } from './helpers.js'
 
 let server: SecurityServer
 let smtp: TestSmtp
@@ -108,35 +110,38 @@ describe('account enumeration: an address with an account and one without answer
     expect(withAccount.cookies).toEqual([])
   })
 
-  it.each(cases)('$name: about the same time, ratio of medians within [0.5, 2]', async ({ send, known }) => {
-    const { from } = fresh()
-    // One address with an account per try for sign-up would change nothing: the taken path is the
-    // same every time. Ten interleaved tries each, after a warm-up of both.
-    const email = await known()
-    const attempt = async (address: string) => {
-      const reply = await timed(() => send(address, from))
-      await idle()
-      return reply.ms
-    }
-    await attempt(email)
-    await attempt(fresh('warm').email)
-    const withAccount: number[] = []
-    const without: number[] = []
-    for (let i = 0; i < 10; i++) {
-      // Alternate which goes first, so neither always follows the other.
-      if (i % 2 === 0) {
-        withAccount.push(await attempt(email))
-        without.push(await attempt(fresh('unknown').email))
-      } else {
-        without.push(await attempt(fresh('unknown').email))
-        withAccount.push(await attempt(email))
+  it.each(cases)(
+    '$name: about the same time, ratio of the fastest tries within [0.5, 2]',
+    async ({ send, known }) => {
+      const { from } = fresh()
+      // One address with an account per try for sign-up would change nothing: the taken path is the
+      // same every time. Ten interleaved tries each, after a warm-up of both.
+      const email = await known()
+      const attempt = async (address: string) => {
+        const reply = await timed(() => send(address, from))
+        await idle()
+        return reply.ms
       }
-    }
-    const ratio = median(without) / median(withAccount)
-    const detail = `without ${median(without).toFixed(2)} ms / with ${median(withAccount).toFixed(2)} ms`
-    expect(ratio, detail).toBeGreaterThanOrEqual(0.5)
-    expect(ratio, detail).toBeLessThanOrEqual(2)
-  })
+      await attempt(email)
+      await attempt(fresh('warm').email)
+      const withAccount: number[] = []
+      const without: number[] = []
+      for (let i = 0; i < 10; i++) {
+        // Alternate which goes first, so neither always follows the other.
+        if (i % 2 === 0) {
+          withAccount.push(await attempt(email))
+          without.push(await attempt(fresh('unknown').email))
+        } else {
+          without.push(await attempt(fresh('unknown').email))
+          withAccount.push(await attempt(email))
+        }
+      }
+      const ratio = Math.min(...without) / Math.min(...withAccount)
+      const detail = `fastest without ${Math.min(...without).toFixed(2)} ms / with ${Math.min(...withAccount).toFixed(2)} ms`
+      expect(ratio, detail).toBeGreaterThanOrEqual(0.5)
+      expect(ratio, detail).toBeLessThanOrEqual(2)
+    },
+  )
 
   it('and the mail that differs does arrive: a reset link for the account, nothing for the unknown address', async () => {
     const email = await account('mailed')
