@@ -197,7 +197,8 @@ export function cpuTimes(pid: number | undefined): { user: number; system: numbe
 /**
  * {@link measure}, for parts whose every sample must be clean: a sample with socket errors only
  * (wrk's timeouts when this shared VM stalls for a couple of seconds) is measured once more, with a
- * line in the log; a second unclean sample, or any answer that is not 2xx, throws.
+ * line in the log; a second unclean sample, or any answer that is not 2xx, throws. `before` runs
+ * before each measurement (the paired part resets the server's hook timers there).
  */
 export async function measureClean(
   server: Server,
@@ -206,11 +207,14 @@ export async function measureClean(
   extra: string[],
   what: string,
   log: (line: string) => void,
+  before: () => Promise<unknown> = async () => {},
 ): Promise<Sample> {
+  await before()
   const sample = await measure(server, seconds, connections, extra)
   if (sample.errors === 0) return sample
   if (sample.non2xx === 0) {
     log(`  ${what}: ${sample.errors} socket errors (a stall?), measured again`)
+    await before()
     const again = await measure(server, seconds, connections, extra)
     if (again.errors === 0) return again
     throw new Error(`${what}: ${sample.errors}, then ${again.errors} errors`)

@@ -22,7 +22,15 @@ import { mkdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { benchGroups, runOptionsFromEnv } from './added.js'
-import { type Framework, measure, serverNode, startServer, stopServer, writeRequestMix } from './http.js'
+import {
+  type Framework,
+  measure,
+  measureClean,
+  serverNode,
+  startServer,
+  stopServer,
+  writeRequestMix,
+} from './http.js'
 import { type Stat, stat } from './lib.js'
 import {
   type BenchAlg,
@@ -155,15 +163,10 @@ export async function runPaired(options: PairedOptions = {}): Promise<PairedResu
         await measure(server, 1, connections, args) // warm-up
         const samples: Record<PairedKind, number[]> = { bare: [], noop: [], ceiling: [], latchkey: [] }
         for (let r = 0; r < rounds; r++) {
-          await getJson(server.port, '/stats') // resets the hook timers
-          let sample = await measure(server, seconds, connections, args)
-          if (sample.errors > 0 && sample.non2xx === 0) {
-            // Socket errors only: wrk's timeouts when this shared VM stalls. Measured once more.
-            log(`  ${framework} ${alg}: ${sample.errors} socket errors (a stall?), measured again`)
-            await getJson(server.port, '/stats')
-            sample = await measure(server, seconds, connections, args)
-          }
-          if (sample.errors > 0) throw new Error(`${framework} ${alg}: ${sample.errors} errors`)
+          // `/stats` resets the hook timers before each measurement.
+          await measureClean(server, seconds, connections, args, `${framework} ${alg}`, log, () =>
+            getJson(server.port, '/stats'),
+          )
           const hooks = (await getJson(server.port, '/stats')).body as Record<PairedKind, { us: number }>
           for (const kind of PAIRED_KINDS) samples[kind].push(hooks[kind].us)
           log(
